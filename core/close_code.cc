@@ -1,0 +1,1 @@
+#include "core/close_code.h"

@@ -1,0 +1,88 @@
+// The receiving half of the WebSocket protocol: an incremental frame parser
+// that validates every frame (RFC 6455 §5), reassembles fragmented messages,
+// inflates compressed ones (RFC 7692), checks text as UTF-8 as it arrives, and
+// reports complete messages and control frames. No I/O: it is fed bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/constants.h"
+#include "core/utf8.h"
+
+namespace wsd::core {
+
+class Inflater;
+
+struct ReaderOptions {
+  // Largest message, reassembled and inflated (Swoole's package_max_length).
+  // A frame header announcing more than what is left → 1009 before any of
+  // its payload is buffered; an inflated message growing past it → 1009.
+  uint64_t max_message_size = kDefaultPackageMaxLength;
+  // Server side: client frames must be masked (unmasked → 1002).
+  // Client side (false): server frames must not be masked.
+  bool expect_masked = true;
+};
+
+// Receives what the reader finds. Pointers are valid only during the call.
+class MessageSink {
+ public:
+  virtual ~MessageSink() = default;
+  // A complete data message: Text (valid UTF-8) or Binary. `compressed` says
+  // whether it arrived compressed (it is delivered inflated).
+  virtual void on_message(Opcode opcode, const uint8_t* data, size_t len, bool compressed) = 0;
+  virtual void on_ping(const uint8_t* data, size_t len) = 0;
+  virtual void on_pong(const uint8_t* data, size_t len) = 0;
+  // A valid close frame (code 1005 when it had no payload). The reader stops.
+  virtual void on_close(uint16_t code, std::string_view reason) = 0;
+  // The peer broke the protocol: close with `code` (1002, 1007 or 1009). The
+  // reader stops. `why` is a short static description for logs.
+  virtual void on_error(uint16_t code, std::string_view why) = 0;
+};
+
+class MessageReader {
+ public:
+  // `options` must outlive the reader (it is shared by many connections).
+  // `inflater` is null unless permessage-deflate was negotiated; without it
+  // RSV1 is a protocol error.
+  explicit MessageReader(const ReaderOptions& options, Inflater* inflater = nullptr);
+
+  // Consumes `len` bytes at `data`, unmasking them in place (the bytes are
+  // scratch afterwards). A message whose single frame lies wholly inside
+  // `data` is delivered straight from it, without a copy. Returns how many
+  // bytes were consumed: all of them unless the reader stopped (after a close
+  // frame or an error), in which case it consumes nothing more.
+  size_t feed(uint8_t* data, size_t len, MessageSink& sink);
+
+  bool stopped() const { return state_ == State::Stopped; }
+  // Bytes held for a message still incomplete (memory accounting).
+  size_t buffered() const { return message_.size(); }
+  // Releases the reassembly buffer's memory when no message is in progress.
+  void trim();
+
+ private:
+  enum class State : uint8_t { Header, Payload, Stopped };
+
+  // Implementation details below may change; keep the object small (it
+  // lives in every connection record).
+  const ReaderOptions* options_;
+  Inflater* inflater_;
+  State state_ = State::Header;
+  uint8_t header_len_ = 0;          // bytes of header_ collected
+  uint8_t header_[kMaxFrameHeaderSize];
+  uint8_t opcode_ = 0;              // current frame
+  bool fin_ = false;
+  bool rsv1_ = false;
+  bool masked_ = false;
+  uint8_t mask_[4] = {};
+  uint64_t payload_len_ = 0;
+  uint64_t payload_done_ = 0;
+  uint8_t message_opcode_ = 0;      // 0 = no fragmented message in progress
+  bool message_compressed_ = false;
+  Utf8Validator utf8_;
+  std::vector<uint8_t> message_;    // reassembly (or control payload) buffer
+};
+
+}  // namespace wsd::core

@@ -1,0 +1,1 @@
+#include "core/permessage_deflate.h"
