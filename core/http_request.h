@@ -70,6 +70,9 @@ class HttpRequestParser {
 
  private:
   struct Impl;
+  void check_parser(bool stopped_early);
+  void set_error(int status, std::string_view reason);
+
   std::unique_ptr<Impl> impl_;
   HttpRequest request_;
   State state_ = State::Incomplete;

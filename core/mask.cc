@@ -1,1 +1,47 @@
 #include "core/mask.h"
+
+#include <bit>
+#include <cstring>
+
+namespace wsd::core {
+
+namespace {
+
+// XORs 8 bytes at `p` with `key8`. memcpy makes the unaligned load and store
+// well-defined; compilers turn it into one plain move each.
+inline void xor8(uint8_t* p, uint64_t key8) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  w ^= key8;
+  std::memcpy(p, &w, 8);
+}
+
+}  // namespace
+
+void apply_mask(uint8_t* data, size_t len, const uint8_t key[4], uint64_t offset) {
+  // Rotate the key so that its first byte applies to data[0]; every 4-byte
+  // step of the buffer then starts with that byte again. The rotation is of
+  // bytes in memory order, so its direction depends on endianness.
+  uint32_t k32;
+  std::memcpy(&k32, key, 4);
+  const int shift = static_cast<int>(offset & 3) * 8;
+  k32 = std::endian::native == std::endian::little ? std::rotr(k32, shift) : std::rotl(k32, shift);
+  const uint64_t key8 = static_cast<uint64_t>(k32) << 32 | k32;
+  uint8_t k[4];
+  std::memcpy(k, &k32, 4);
+
+  size_t i = 0;
+  // Four independent words per iteration: the loop body has no dependency
+  // chain and the compiler can turn it into vector XORs.
+  for (; i + 32 <= len; i += 32) {
+    xor8(data + i, key8);
+    xor8(data + i + 8, key8);
+    xor8(data + i + 16, key8);
+    xor8(data + i + 24, key8);
+  }
+  for (; i + 8 <= len; i += 8) xor8(data + i, key8);
+  // i is a multiple of 8 here, so the tail starts again at k[0].
+  for (; i < len; ++i) data[i] ^= k[i & 3];
+}
+
+}  // namespace wsd::core

@@ -63,26 +63,52 @@ class MessageReader {
   void trim();
 
  private:
+  // Header: collecting the frame header into header_ (it may arrive a byte
+  // at a time). Payload: the header is complete and checked; payload bytes
+  // are being consumed. Stopped: after on_close or on_error.
   enum class State : uint8_t { Header, Payload, Stopped };
 
+  size_t read_header(const uint8_t* data, size_t len, MessageSink& sink);
+  size_t header_size() const;
+  bool check_first_bytes(MessageSink& sink);
+  bool check_length(MessageSink& sink);
+  size_t read_payload(uint8_t* data, size_t len, MessageSink& sink);
+  bool can_deliver_in_place() const;
+  void deliver_in_place(uint8_t* data, size_t len, MessageSink& sink);
+  bool consume_piece(uint8_t* data, size_t len, MessageSink& sink);
+  bool inflate_piece(const uint8_t* data, size_t len, MessageSink& sink);
+  bool check_text(size_t from, MessageSink& sink);
+  void end_frame(MessageSink& sink);
+  void end_message(MessageSink& sink);
+  void deliver_control(uint8_t opcode, const uint8_t* data, size_t len, MessageSink& sink);
+  void next_frame();
+  bool fail(MessageSink& sink, uint16_t code, std::string_view why);
+  void release();
+
+  // The current frame, read from its header (valid in Payload state).
+  uint8_t opcode() const { return header_[0] & 0x0F; }
+  bool fin() const { return (header_[0] & 0x80) != 0; }
+  bool rsv1() const { return (header_[0] & 0x40) != 0; }
+  bool masked() const { return (header_[1] & 0x80) != 0; }
+
   // Implementation details below may change; keep the object small (it
-  // lives in every connection record).
+  // lives in every connection record). The current frame's opcode, flags and
+  // masking key are not copied out of header_: it stays intact until the
+  // frame ends.
   const ReaderOptions* options_;
   Inflater* inflater_;
   State state_ = State::Header;
   uint8_t header_len_ = 0;          // bytes of header_ collected
   uint8_t header_[kMaxFrameHeaderSize];
-  uint8_t opcode_ = 0;              // current frame
-  bool fin_ = false;
-  bool rsv1_ = false;
-  bool masked_ = false;
-  uint8_t mask_[4] = {};
-  uint64_t payload_len_ = 0;
-  uint64_t payload_done_ = 0;
-  uint8_t message_opcode_ = 0;      // 0 = no fragmented message in progress
+  uint8_t message_opcode_ = 0;      // 0 = no data message in progress
   bool message_compressed_ = false;
-  Utf8Validator utf8_;
-  std::vector<uint8_t> message_;    // reassembly (or control payload) buffer
+  Utf8Validator utf8_;              // text messages, fed as the bytes arrive
+  uint64_t payload_len_ = 0;        // current frame
+  uint64_t payload_done_ = 0;       // of payload_len_, consumed so far
+  // Reassembly buffer of a fragmented (or inflated) message. A control frame
+  // split across feeds is collected after the message bytes and cut off again
+  // once delivered.
+  std::vector<uint8_t> message_;
 };
 
 }  // namespace wsd::core

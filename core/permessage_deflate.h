@@ -26,14 +26,22 @@ struct DeflateParams {
   bool server_no_context_takeover = false;
   bool client_no_context_takeover = false;
   int server_max_window_bits = 15;   // window the server compresses with
-  int client_max_window_bits = 15;   // window the client compresses with
+  // Window the client compresses with. The response names it when < 15,
+  // which negotiate_deflate allows only when the offer named it.
+  int client_max_window_bits = 15;
+  // The response names server_max_window_bits. It must whenever the offer
+  // had it, even with 15: a server accepts that parameter only by echoing a
+  // value (RFC 7692 §7.1.2.1), and strict clients fail the handshake without.
+  bool server_max_window_bits_named = false;
 };
 
 // Parses every offer in the Sec-WebSocket-Extensions header values (repeated
 // headers joined with ", "), and accepts the first acceptable
 // permessage-deflate offer. Offers with unknown, invalid or duplicate
-// parameters are declined. Returns nullopt when compression is disabled or
-// no offer is acceptable.
+// parameters are declined, and so are offers of server_max_window_bits=8
+// (zlib cannot compress with that window). A header that breaks the grammar
+// (RFC 6455 §9.1) is ignored whole. Returns nullopt when compression is
+// disabled or no offer is acceptable.
 std::optional<DeflateParams> negotiate_deflate(std::string_view extensions_header,
                                                const DeflateConfig& config);
 
@@ -47,9 +55,12 @@ std::optional<DeflateParams> parse_deflate_response(std::string_view response_he
 
 // Compresses outgoing messages. The zlib stream is allocated on first use and,
 // without context takeover, released after each message so that an idle
-// connection holds no zlib memory.
+// connection holds no zlib memory (it goes to a one-stream cache per thread,
+// for the next message of any connection of that thread).
 class Deflater {
  public:
+  // window_bits 9..15 (zlib cannot deflate raw with 8), mem_level 1..9;
+  // other values make compress() fail.
   Deflater(int window_bits, bool no_context_takeover, int mem_level);
   ~Deflater();
   Deflater(const Deflater&) = delete;
@@ -63,6 +74,10 @@ class Deflater {
 
  private:
   struct Stream;
+  bool open();
+  bool run(const uint8_t* data, size_t len, std::string& out);
+  void park();
+  static std::unique_ptr<Stream>& spare();
   std::unique_ptr<Stream> stream_;
   int window_bits_;
   int mem_level_;
@@ -73,6 +88,7 @@ class Inflater {
  public:
   enum class Result { Ok, TooBig, Error };
 
+  // window_bits 8..15: the window the peer compresses with.
   Inflater(int window_bits, bool no_context_takeover);
   ~Inflater();
   Inflater(const Inflater&) = delete;
@@ -80,18 +96,27 @@ class Inflater {
 
   // Inflates the next compressed piece of the current message, appending to
   // `out`. Stops with TooBig as soon as `out` would exceed `max_out` bytes
-  // (a decompression bomb is never inflated whole).
+  // (a decompression bomb is never inflated whole). After TooBig or Error the
+  // message is abandoned and the stream released (never reused half-way);
+  // the caller closes the connection.
   Result inflate(const uint8_t* data, size_t len, std::vector<uint8_t>& out, size_t max_out);
   // Ends the message: feeds the 00 00 ff ff tail, and resets the stream when
-  // there is no context takeover.
+  // there is no context takeover. Error when the message's compressed data
+  // stopped inside a deflate block (truncated).
   Result finish(std::vector<uint8_t>& out, size_t max_out);
   size_t memory_used() const;
 
  private:
   struct Stream;
+  bool open();
+  Result run(const uint8_t* data, size_t len, std::vector<uint8_t>& out, size_t max_out);
+  Result end_message(std::vector<uint8_t>& out, size_t max_out);
+  bool restart_keeping_window();
   std::unique_ptr<Stream> stream_;
   int window_bits_;
   bool no_context_takeover_;
+  bool in_message_ = false;   // the current message has had compressed bytes
+  bool final_block_ = false;  // ... and its deflate stream ended (BFINAL set)
 };
 
 }  // namespace wsd::core

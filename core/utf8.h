@@ -20,8 +20,10 @@ class Utf8Validator {
 
  private:
   static constexpr uint8_t kFailed = 0xFF;
-  uint8_t state_ = 0;  // 0 = at a boundary; other values encode the pending sequence
-  uint8_t pending_[3] = {};  // implementation-defined scratch, kept tiny on purpose
+  // 0 = at a code-point boundary; other values name what the next byte must
+  // be (see utf8.cc). One byte is the whole state: no code point is decoded,
+  // only the ranges the next continuation byte may take.
+  uint8_t state_ = 0;
 };
 
 // Whole-buffer convenience.

@@ -1,6 +1,61 @@
-#include <cstdio>
+// wsd: parse the flags, load the config, hand over to the master (or, when
+// the master started us as a worker, to the worker).
+#include <unistd.h>
 
-int main() {
-  std::puts("wsd: the daemon is not built yet (see issue 3); the protocol core is in core/.");
-  return 0;
+#include <climits>
+#include <cstdio>
+#include <string>
+
+#include "config/loader.h"
+#include "daemon/cli.h"
+#include "daemon/logging.h"
+#include "daemon/master.h"
+#include "daemon/worker.h"
+
+#ifndef WSD_VERSION
+#define WSD_VERSION "unknown"
+#endif
+
+namespace {
+std::string self_executable() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("wsd");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace wsd;
+  daemon::CommandLine cl;
+  std::string error;
+  if (!daemon::parse_command_line(argc, argv, cl, error)) {
+    std::fprintf(stderr, "wsd: %s\n\n%s", error.c_str(), daemon::usage());
+    return 2;
+  }
+  if (cl.help) {
+    std::fputs(daemon::usage(), stdout);
+    return 0;
+  }
+  if (cl.version) {
+    std::printf("wsd %s (plugin ABI %u)\n", WSD_VERSION, WSD_PLUGIN_ABI_VERSION);
+    return 0;
+  }
+  config::LoadResult loaded = config::load_config_file(cl.config_path, cl.overrides);
+  if (!loaded.ok) {
+    for (const std::string& e : loaded.errors) std::fprintf(stderr, "wsd: %s\n", e.c_str());
+    std::fprintf(stderr, "wsd: configuration %s refused\n", cl.config_path.c_str());
+    return 1;
+  }
+  if (cl.test_config) {
+    std::printf("wsd: configuration %s is valid\n", cl.config_path.c_str());
+    return 0;
+  }
+  if (cl.worker >= 0) {
+    daemon::setup_logging(loaded.config, "worker " + std::to_string(cl.worker));
+    daemon::Worker worker(loaded.config, cl.worker, cl.worker_fds, cl.session_fd);
+    return worker.run();
+  }
+  daemon::setup_logging(loaded.config, "master");
+  daemon::Master master(loaded.config, {self_executable(), cl.config_path, cl.overrides});
+  return master.run();
 }

@@ -1,0 +1,87 @@
+#include "daemon/cli.h"
+
+#include <cstdlib>
+#include <string_view>
+
+namespace wsd::daemon {
+
+namespace {
+bool parse_int(const char* s, int& out) {
+  char* end = nullptr;
+  long v = std::strtol(s, &end, 10);
+  if (!s[0] || *end) return false;
+  out = static_cast<int>(v);
+  return true;
+}
+
+bool parse_fd_list(const std::string& s, std::vector<int>& out) {
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t comma = s.find(',', pos);
+    std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    int fd;
+    if (!parse_int(item.c_str(), fd)) return false;
+    out.push_back(fd);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return !out.empty();
+}
+}  // namespace
+
+const char* usage() {
+  return "usage: wsd --config FILE [--set KEY=VALUE]...   run the server (foreground)\n"
+         "       wsd --test-config --config FILE [--set KEY=VALUE]...   check the config, exit 0 or 1\n"
+         "       wsd --version | --help\n"
+         "\n"
+         "  --config FILE      the YAML configuration (see docs/configuration.md)\n"
+         "  --set KEY=VALUE    override one option, e.g. --set port=9600 --set worker_num=4\n"
+         "  --test-config      load and validate the config (and the plugin files), then exit\n";
+}
+
+bool parse_command_line(int argc, char** argv, CommandLine& out, std::string& error) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      if (i + 1 >= argc) {
+        error = std::string(name) + " needs a value";
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    if (arg == "--config" || arg == "-c") {
+      const char* v = value("--config");
+      if (!v) return false;
+      out.config_path = v;
+    } else if (arg == "--set") {
+      const char* v = value("--set");
+      if (!v) return false;
+      out.overrides.emplace_back(v);
+    } else if (arg == "--test-config" || arg == "-t") {
+      out.test_config = true;
+    } else if (arg == "--version" || arg == "-v") {
+      out.version = true;
+    } else if (arg == "--help" || arg == "-h") {
+      out.help = true;
+    } else if (arg == "--worker") {
+      const char* v = value("--worker");
+      if (!v || !parse_int(v, out.worker)) return error.empty() ? (error = "--worker needs a number", false) : false;
+    } else if (arg == "--worker-fds") {
+      const char* v = value("--worker-fds");
+      if (!v || !parse_fd_list(v, out.worker_fds)) return error.empty() ? (error = "bad --worker-fds", false) : false;
+    } else if (arg == "--session-fd") {
+      const char* v = value("--session-fd");
+      if (!v || !parse_int(v, out.session_fd)) return error.empty() ? (error = "bad --session-fd", false) : false;
+    } else {
+      error = "unknown argument '" + std::string(arg) + "'";
+      return false;
+    }
+  }
+  if (!out.help && !out.version && out.config_path.empty()) {
+    error = "--config FILE is required";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace wsd::daemon

@@ -1,0 +1,71 @@
+// One client connection as a reactor holds it. Idle, it owns no buffers:
+// the HTTP parser lives only until the handshake is done, the output string
+// only holds bytes while the socket is full, and the frame reader keeps a
+// partial message only while one is in flight.
+#pragma once
+
+#include <event2/event_struct.h>
+
+#include <cstdint>
+#include <memory>
+#include <netinet/in.h>
+#include <string>
+
+#include "core/handshake.h"
+#include "core/http_request.h"
+#include "core/message_reader.h"
+#include "core/permessage_deflate.h"
+
+namespace wsd::daemon {
+
+// Where a connection is in its life, read top to bottom.
+enum class Phase : uint8_t {
+  Http,             // reading an HTTP request (upgrade or plain)
+  AwaitWorker,      // a worker is answering: custom handshake, headers, or a plain request
+  WebSocket,        // established: frames flow
+  Closing,          // we sent a close frame and wait for the client's
+  Draining,         // the last bytes leave, then the socket closes
+};
+
+// Kept only while a handshake or request waits for a worker.
+struct PendingRequest {
+  enum class Kind : uint8_t { CustomHandshake, BeforeHandshake, Request } kind;
+  core::HandshakeResult handshake;    // BeforeHandshake: the built-in answer to complete
+  std::string encoded_request;        // for the open event that follows
+  bool keep_alive = true;
+  std::string leftover;               // bytes that arrived after the request
+};
+
+struct Connection {
+  uint64_t id = 0;
+  int fd = -1;
+  Phase phase = Phase::Http;
+  int16_t plugin = -1;            // route; -1 before routing
+  uint16_t worker = 0;            // home worker (open, close, request events)
+  uint16_t server_port = 0;
+  bool websocket = false;         // the handshake completed
+  bool read_paused = false;       // backpressure from a worker
+  bool want_write = false;        // EV_WRITE armed
+  bool dirty = false;             // in the reactor's flush list
+  bool doomed = false;            // in the reactor's free list
+  bool close_by_server = false;
+  uint16_t close_code = 1006;     // reported by the close event
+  std::string close_reason;
+  double deadline = 0;            // handshake / close timeout (monotonic seconds), 0 = none
+  uint32_t list_index = 0;        // position in the reactor's connection list
+  sockaddr_in6 peer{};            // AF_INET peers stored as AF_INET in the same storage
+
+  struct event ev;                // one libevent event, re-armed for read/write as needed
+  std::unique_ptr<core::HttpRequestParser> http;
+  std::unique_ptr<PendingRequest> pending;
+  std::unique_ptr<core::Deflater> deflater;
+  std::unique_ptr<core::Inflater> inflater;
+  core::MessageReader reader;
+  std::string out;                // bytes not yet written
+  size_t out_head = 0;
+
+  explicit Connection(const core::ReaderOptions& options) : reader(options) {}
+  size_t pending_output() const { return out.size() - out_head; }
+};
+
+}  // namespace wsd::daemon

@@ -1,0 +1,225 @@
+// Socket I/O of client connections: accept hand-over, reads, corked writes,
+// and the one place a connection is torn down.
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "daemon/reactor.h"
+#include "wsd/plugin.h"
+
+namespace wsd::daemon {
+
+namespace {
+// Reads per wake-up before other connections get their turn.
+constexpr int kReadsPerWakeup = 4;
+// What a client may send ahead while a worker answers its request.
+constexpr size_t kReadBufferBound = 64 * 1024;
+
+int64_t wall_seconds() { return static_cast<int64_t>(time(nullptr)); }
+}  // namespace
+
+thread_local Reactor* tl_reactor = nullptr;
+
+void Reactor::open_connection(const Accepted& a) {
+  SessionInfo info;
+  info.status = WSD_STATUS_CONNECTION;
+  info.reactor = static_cast<uint8_t>(index_);
+  info.server_port = a.server_port;
+  info.connect_time = info.last_time = wall_seconds();
+  if (a.peer.sin6_family == AF_INET) {
+    auto* v4 = reinterpret_cast<const sockaddr_in*>(&a.peer);
+    info.family = AF_INET;
+    std::memcpy(info.addr, &v4->sin_addr, 4);
+    info.remote_port = ntohs(v4->sin_port);
+  } else {
+    info.family = AF_INET6;
+    std::memcpy(info.addr, &a.peer.sin6_addr, 16);
+    info.remote_port = ntohs(a.peer.sin6_port);
+  }
+  // The home worker is fixed before the id exists only for by-IP dispatch.
+  uint64_t id = sessions_.acquire(info);
+  if (id == 0) {
+    spdlog::warn("[reactor {}] session table full, refusing a connection", index_);
+    close(a.fd);
+    return;
+  }
+  auto* c = new Connection(settings_.reader);
+  c->id = id;
+  c->fd = a.fd;
+  c->peer = a.peer;
+  c->server_port = a.server_port;
+  c->http = std::make_unique<core::HttpRequestParser>(settings_.http);
+  c->deadline = now() + settings_.handshake_timeout;
+  c->worker = static_cast<uint16_t>(pick_worker(*c, false));
+  sessions_.set_worker(id, c->worker);
+  c->list_index = static_cast<uint32_t>(connections_.size());
+  connections_.push_back(c);
+  by_slot_[slot_of(id)] = c;
+  event_assign(&c->ev, base_, c->fd, EV_READ | EV_PERSIST, &Reactor::on_connection_event, c);
+  event_add(&c->ev, nullptr);
+  spdlog::debug("[reactor {}] conn {}: accepted", index_, id);
+}
+
+void Reactor::on_connection_event(evutil_socket_t, short what, void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  Reactor* self = tl_reactor;  // each reactor runs on its own thread
+  if (c->doomed) return;
+  if (what & EV_WRITE) self->on_writable(*c);
+  if ((what & EV_READ) && !c->doomed) self->on_readable(*c);
+}
+
+void Reactor::on_readable(Connection& c) {
+  for (int i = 0; i < kReadsPerWakeup && !c.doomed && !c.read_paused; ++i) {
+    ssize_t n = ::read(c.fd, read_buffer_.data(), read_buffer_.size());
+    if (n > 0) {
+      sessions_.touch(c.id, wall_seconds());
+      feed(c, read_buffer_.data(), static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < read_buffer_.size()) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    // EOF or reset: the client went away without (finishing) a close handshake.
+    if (c.phase == Phase::Closing || c.phase == Phase::Draining) {
+      // We had already sent our close; the code we sent stands.
+    } else {
+      c.close_code = WSD_CLOSE_ABNORMAL;
+      c.close_by_server = false;
+    }
+    destroy(c);
+    return;
+  }
+}
+
+void Reactor::feed(Connection& c, uint8_t* data, size_t len) {
+  switch (c.phase) {
+    case Phase::Http:
+      feed_http(c, data, len);
+      break;
+    case Phase::AwaitWorker:
+      // The client sent more before our answer (pipelining); keep it for later,
+      // within the same bound as a request's header section.
+      if (c.pending) {
+        c.pending->leftover.append(reinterpret_cast<char*>(data), len);
+        if (c.pending->leftover.size() > settings_.http.max_header_bytes + kReadBufferBound) {
+          c.close_code = WSD_CLOSE_POLICY_ERROR;
+          destroy(c);
+        }
+      }
+      break;
+    case Phase::WebSocket:
+    case Phase::Closing: {
+      current_ = &c;
+      c.reader.feed(data, len, *this);
+      current_ = nullptr;
+      break;
+    }
+    case Phase::Draining:
+      break;  // nothing more is read once we are leaving
+  }
+}
+
+void Reactor::on_writable(Connection& c) {
+  write_now(c);
+}
+
+void Reactor::queue_output(Connection& c, std::string_view a, std::string_view b) {
+  c.out.append(a.data(), a.size());
+  c.out.append(b.data(), b.size());
+  if (!c.dirty) {
+    c.dirty = true;
+    dirty_.push_back(&c);
+  }
+}
+
+// Called after each loop iteration for connections written during it.
+void Reactor::write_now(Connection& c) {
+  while (c.out_head < c.out.size()) {
+    ssize_t n = ::send(c.fd, c.out.data() + c.out_head, c.out.size() - c.out_head, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_head += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    c.close_code = WSD_CLOSE_ABNORMAL;
+    destroy(c);
+    return;
+  }
+  if (c.out_head == c.out.size()) {
+    // Drained: give the memory back so an idle connection holds none.
+    std::string().swap(c.out);
+    c.out_head = 0;
+    if (c.phase == Phase::Draining) {
+      destroy(c);
+      return;
+    }
+  }
+  sessions_.set_output(c.id, c.pending_output());
+  update_events(c);
+}
+
+void Reactor::update_events(Connection& c) {
+  bool want_write = c.pending_output() > 0;
+  bool want_read = !c.read_paused;
+  short events = EV_PERSIST | (want_read ? EV_READ : 0) | (want_write ? EV_WRITE : 0);
+  if (event_get_events(&c.ev) == events && event_pending(&c.ev, EV_READ | EV_WRITE, nullptr)) return;
+  event_del(&c.ev);
+  event_assign(&c.ev, base_, c.fd, events, &Reactor::on_connection_event, &c);
+  if (want_read || want_write) event_add(&c.ev, nullptr);
+  c.want_write = want_write;
+}
+
+// Stop reading, let what is queued leave, then close (bounded by the close timeout).
+void Reactor::finish(Connection& c) {
+  if (c.doomed) return;
+  c.phase = Phase::Draining;
+  c.read_paused = true;
+  c.deadline = now() + settings_.close_timeout;
+  sessions_.set_status(c.id, c.websocket ? WSD_STATUS_CLOSING : sessions_.status(c.id));
+  if (c.pending_output() == 0 && !c.dirty) {
+    destroy(c);
+    return;
+  }
+  update_events(c);
+}
+
+// The single exit: the close (or disconnect) event is sent here, so exactly once.
+void Reactor::destroy(Connection& c) {
+  if (c.doomed) return;
+  c.doomed = true;
+  event_del(&c.ev);
+  if (c.plugin >= 0) {
+    if (c.websocket) {
+      char by_server = c.close_by_server ? 1 : 0;
+      dispatch(c.worker, c, ipc::MessageType::Close, c.close_code, static_cast<uint8_t>(c.plugin),
+               std::string_view(&by_server, 1), c.close_reason);
+    } else {
+      dispatch(c.worker, c, ipc::MessageType::Disconnect, 0, static_cast<uint8_t>(c.plugin), {});
+    }
+  }
+  doomed_.push_back(&c);
+}
+
+void Reactor::free_doomed() {
+  for (Connection* c : doomed_) {
+    // Swap-remove from the connection list.
+    Connection* last = connections_.back();
+    connections_[c->list_index] = last;
+    last->list_index = c->list_index;
+    connections_.pop_back();
+    by_slot_[slot_of(c->id)] = nullptr;
+    sessions_.release(c->id);
+    ::close(c->fd);
+    spdlog::debug("[reactor {}] conn {}: closed ({})", index_, c->id, c->close_code);
+    delete c;
+  }
+  doomed_.clear();
+}
+
+}  // namespace wsd::daemon

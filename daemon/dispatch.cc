@@ -1,0 +1,141 @@
+// The reactor's side of the worker channels: which worker gets an event,
+// batching, backpressure, and the commands workers send back.
+#include <spdlog/spdlog.h>
+
+#include "daemon/reactor.h"
+
+namespace wsd::daemon {
+
+namespace {
+// Above this many unwritten bytes towards one worker, stop reading from the
+// connections that feed it; resume when it has drained.
+constexpr size_t kCongestedAt = 4 * 1024 * 1024;
+
+uint32_t hash_ip(const sockaddr_in6& peer) {
+  const auto* p = reinterpret_cast<const uint8_t*>(peer.sin6_family == AF_INET
+                                                        ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr)
+                                                        : static_cast<const void*>(&peer.sin6_addr));
+  size_t n = peer.sin6_family == AF_INET ? 4 : 16;
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+}  // namespace
+
+int Reactor::pick_worker(const Connection& c, bool is_message) {
+  const int n = settings_.worker_num;
+  using config::DispatchMode;
+  switch (settings_.dispatch_mode) {
+    case DispatchMode::Fixed:
+      return is_message ? c.worker : static_cast<int>((c.id >> kSlotBits) % n);
+    case DispatchMode::ByIp:
+      return is_message ? c.worker : static_cast<int>(hash_ip(c.peer) % n);
+    case DispatchMode::RoundRobin:
+      if (!is_message) return static_cast<int>((c.id >> kSlotBits) % n);
+      return static_cast<int>(round_robin_++ % n);
+    case DispatchMode::Preemptive: {
+      if (!is_message) return static_cast<int>((c.id >> kSlotBits) % n);
+      int best = 0;
+      for (int w = 1; w < n; ++w) {
+        if (workers_[w].inflight < workers_[best].inflight) best = w;
+      }
+      return best;
+    }
+  }
+  return c.worker;
+}
+
+void Reactor::dispatch(int w, Connection& c, ipc::MessageType type, uint16_t aux, uint8_t flags,
+                       std::string_view payload, std::string_view payload2) {
+  WorkerLink& link = workers_[w];
+  link.channel->append(type, c.id, aux, flags, payload, payload2);
+  link.inflight++;
+  link.dirty = true;
+  if (!link.congested && link.channel->pending() > kCongestedAt) link.congested = true;
+  if (link.congested && !c.read_paused && !c.doomed) {
+    c.read_paused = true;
+    link.paused.push_back(c.id);
+    update_events(c);
+  }
+}
+
+void Reactor::flush_channel(int w) {
+  WorkerLink& link = workers_[w];
+  link.dirty = false;
+  if (!link.alive) return;
+  ipc::Channel::IoResult r = link.channel->flush();
+  bool want_write = r == ipc::Channel::IoResult::WouldBlock;
+  if (r == ipc::Channel::IoResult::Ok && link.congested) {
+    link.congested = false;
+    resume_paused(w);
+  }
+  if (want_write != link.want_write) {
+    link.want_write = want_write;
+    event_del(link.ev);
+    event_assign(link.ev, base_, link.channel->fd(), EV_READ | EV_PERSIST | (want_write ? EV_WRITE : 0),
+                 &Reactor::on_channel_event, this);
+    event_add(link.ev, nullptr);
+  }
+}
+
+void Reactor::resume_paused(int w) {
+  std::vector<uint64_t> ids;
+  ids.swap(workers_[w].paused);
+  for (uint64_t id : ids) {
+    Connection* c = find(id);
+    if (!c || c->phase == Phase::Draining) continue;
+    c->read_paused = false;
+    update_events(*c);
+  }
+}
+
+void Reactor::on_channel_event(evutil_socket_t fd, short what, void* arg) {
+  auto* self = static_cast<Reactor*>(arg);
+  for (size_t w = 0; w < self->workers_.size(); ++w) {
+    if (self->workers_[w].channel->fd() != fd) continue;
+    if (what & EV_WRITE) self->workers_[w].dirty = true;  // flushed after the iteration
+    if (what & EV_READ) self->read_channel(static_cast<int>(w));
+    return;
+  }
+}
+
+void Reactor::read_channel(int w) {
+  WorkerLink& link = workers_[w];
+  ipc::Channel::IoResult r = link.channel->read_messages(
+      [&](const ipc::MessageHeader& h, std::string_view payload) { on_channel_message(w, h, payload); });
+  if (r == ipc::Channel::IoResult::Closed || r == ipc::Channel::IoResult::Error) {
+    spdlog::error("[reactor {}] the channel to worker {} is gone", index_, w);
+    link.alive = false;
+    event_del(link.ev);
+  }
+}
+
+void Reactor::on_channel_message(int w, const ipc::MessageHeader& h, std::string_view payload) {
+  switch (h.type) {
+    case ipc::MessageType::Push:
+      on_push(h.conn, h.aux, payload);
+      break;
+    case ipc::MessageType::CloseConnection:
+      on_close_command(h.conn, h.aux, payload);
+      break;
+    case ipc::MessageType::Response:
+      if (Connection* c = find(h.conn)) on_worker_answer(*c, payload);
+      break;
+    case ipc::MessageType::Processed: {
+      WorkerLink& link = workers_[w];
+      link.inflight = h.conn > link.inflight ? 0 : link.inflight - h.conn;
+      break;
+    }
+    case ipc::MessageType::Hello:
+      for (size_t p = 0; p < payload.size() && p < routes_.plugin_count(); ++p)
+        routes_.set_capabilities(static_cast<int>(p), static_cast<uint8_t>(payload[p]));
+      hellos_++;
+      break;
+    default:
+      spdlog::warn("[reactor {}] worker {} sent an unexpected message type {}", index_, w,
+                   static_cast<int>(h.type));
+      break;
+  }
+}
+
+}  // namespace wsd::daemon

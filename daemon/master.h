@@ -1,0 +1,73 @@
+// The master process: binds the listeners, creates the session table and the
+// channels, starts the workers and the reactor threads, accepts connections
+// and spreads them over the reactors, and turns signals into actions.
+#pragma once
+
+#include <event2/event.h>
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/connection.h"
+#include "daemon/reactor.h"
+#include "daemon/routes.h"
+#include "daemon/session_table.h"
+#include "daemon/settings.h"
+
+namespace wsd::daemon {
+
+struct LaunchInfo {
+  std::string exe;                       // this executable, for starting workers
+  std::string config_path;
+  std::vector<std::string> overrides;    // --set values, passed on to workers
+};
+
+class Master {
+ public:
+  Master(const config::Config& config, LaunchInfo launch);
+  ~Master();
+  // Runs until stopped; returns the process exit code.
+  int run();
+
+ private:
+  struct ListenSocket {
+    int fd;
+    uint16_t port;
+    struct event* ev;
+  };
+  struct WorkerProcess {
+    pid_t pid = -1;
+    bool exited = false;
+  };
+
+  bool bind_listeners();
+  bool spawn_worker(int w, const std::vector<int>& worker_ends);
+  static void on_accept(evutil_socket_t fd, short, void* arg);
+  static void on_signal(evutil_socket_t sig, short, void* arg);
+  static void on_startup_poll(evutil_socket_t, short, void* arg);
+  void reap_children();
+  void begin_stop();
+  void finish_stop();
+
+  const config::Config& config_;
+  LaunchInfo launch_;
+  Settings settings_;
+  Routes routes_;
+  SessionTable sessions_;
+  Connection** by_slot_ = nullptr;
+  std::vector<ListenSocket> listeners_;
+  std::vector<std::unique_ptr<Reactor>> reactors_;
+  std::vector<WorkerProcess> workers_;
+  struct event_base* base_ = nullptr;
+  std::vector<struct event*> signal_events_;
+  struct event* startup_ev_ = nullptr;
+  size_t next_reactor_ = 0;
+  bool ready_ = false;
+  bool stopping_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace wsd::daemon

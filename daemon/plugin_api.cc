@@ -1,0 +1,261 @@
+// The wsd_api function table: what plugins call. Every function works from
+// any callback or timer of the worker; failures return a wsd_result.
+#include <arpa/inet.h>
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include <cstdarg>
+#include <cstring>
+
+#include "core/close_code.h"
+#include "core/frame.h"
+#include "core/http_request.h"
+#include "core/utf8.h"
+#include "daemon/worker.h"
+
+namespace wsd::daemon {
+
+namespace {
+
+bool valid_push_opcode(int op) {
+  return op == WSD_OPCODE_TEXT || op == WSD_OPCODE_BINARY || op == WSD_OPCODE_CONTINUATION ||
+         op == WSD_OPCODE_CLOSE || op == WSD_OPCODE_PING || op == WSD_OPCODE_PONG;
+}
+
+// Checks a push against the session table: no round trip to the master.
+int check_target(Worker& w, wsd_conn_t conn, size_t len) {
+  if (len > w.settings().package_max_length) return WSD_ERR_TOO_BIG;
+  uint8_t status = w.sessions().status(conn);
+  if (status == 0xFF || status == WSD_STATUS_CLOSING) return WSD_ERR_NO_CONNECTION;
+  if (status != WSD_STATUS_ACTIVE) return WSD_ERR_NOT_WEBSOCKET;
+  if (w.sessions().output(conn) + len > w.settings().buffer_output_size) return WSD_ERR_BUFFER_FULL;
+  return WSD_OK;
+}
+
+int api_push(wsd_ctx* ctx, wsd_conn_t conn, const void* data, size_t len, int opcode, int flags) {
+  if (!valid_push_opcode(opcode)) return WSD_ERR_INVALID;
+  if (opcode >= WSD_OPCODE_CLOSE && len > 125) return WSD_ERR_INVALID;
+  Worker& w = *ctx->worker;
+  int rc = check_target(w, conn, len);
+  if (rc != WSD_OK) return rc;
+  auto aux = static_cast<uint16_t>(opcode | ((flags & 0xFF) << 8));
+  return w.send_to_reactor(conn, ipc::MessageType::Push, aux,
+                           std::string_view(static_cast<const char*>(data), data ? len : 0));
+}
+
+int api_disconnect(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* reason, size_t reason_len) {
+  if (!core::is_valid_application_close_code(static_cast<uint16_t>(code)) || code > 4999) return WSD_ERR_INVALID;
+  if (reason_len > 125 || (reason_len && !core::is_valid_utf8(reinterpret_cast<const uint8_t*>(reason), reason_len)))
+    return WSD_ERR_INVALID;
+  Worker& w = *ctx->worker;
+  uint8_t status = w.sessions().status(conn);
+  if (status == 0xFF || status == WSD_STATUS_CLOSING) return WSD_ERR_NO_CONNECTION;
+  if (status != WSD_STATUS_ACTIVE) return WSD_ERR_NOT_WEBSOCKET;
+  return w.send_to_reactor(conn, ipc::MessageType::CloseConnection, static_cast<uint16_t>(code),
+                           std::string_view(reason ? reason : "", reason_len));
+}
+
+int api_push_frame(wsd_ctx* ctx, wsd_conn_t conn, const wsd_frame* f) {
+  if (!f) return WSD_ERR_INVALID;
+  if (f->opcode == WSD_OPCODE_CLOSE) {
+    // The CloseFrame variant: code and reason, like disconnect but any valid wire code.
+    uint16_t code = f->code ? f->code : static_cast<uint16_t>(WSD_CLOSE_NORMAL);
+    if (!core::is_valid_wire_close_code(code) || f->reason.len > 123) return WSD_ERR_INVALID;
+    std::string payload = core::close_payload(code, std::string_view(f->reason.data, f->reason.len));
+    return api_push(ctx, conn, payload.data(), payload.size(), WSD_OPCODE_CLOSE, WSD_FLAG_FIN);
+  }
+  return api_push(ctx, conn, f->data, f->len, f->opcode, f->flags ? static_cast<int>(f->flags) : static_cast<int>(WSD_FLAG_FIN));
+}
+
+int api_close(wsd_ctx* ctx, wsd_conn_t conn) {
+  Worker& w = *ctx->worker;
+  if (!w.sessions().exists(conn)) return WSD_ERR_NO_CONNECTION;
+  return w.send_to_reactor(conn, ipc::MessageType::CloseConnection, 0, {});
+}
+
+int api_exist(wsd_ctx* ctx, wsd_conn_t conn) { return ctx->worker->sessions().exists(conn) ? 1 : 0; }
+
+int api_is_established(wsd_ctx* ctx, wsd_conn_t conn) {
+  return ctx->worker->sessions().status(conn) == WSD_STATUS_ACTIVE ? 1 : 0;
+}
+
+int api_get_client_info(wsd_ctx* ctx, wsd_conn_t conn, wsd_client_info* out) {
+  if (!out) return WSD_ERR_INVALID;
+  SessionInfo info;
+  if (!ctx->worker->sessions().read(conn, info)) return WSD_ERR_NO_CONNECTION;
+  uint32_t size = out->struct_size ? out->struct_size : sizeof(wsd_client_info);
+  wsd_client_info ci{};
+  ci.struct_size = size;
+  inet_ntop(info.family == AF_INET ? AF_INET : AF_INET6, info.addr, ci.remote_ip, sizeof ci.remote_ip);
+  ci.remote_port = info.remote_port;
+  ci.server_port = info.server_port;
+  ci.connect_time = info.connect_time;
+  ci.last_time = info.last_time;
+  ci.websocket_status = info.status;
+  ci.reactor_id = info.reactor;
+  ci.worker_id = info.worker;
+  std::memcpy(out, &ci, std::min<size_t>(size, sizeof ci));
+  return WSD_OK;
+}
+
+size_t api_connections(wsd_ctx* ctx, uint64_t* cursor, wsd_conn_t* out, size_t max, int websocket_only) {
+  if (!cursor || !out) return 0;
+  return ctx->worker->sessions().list(*cursor, out, max, websocket_only != 0);
+}
+
+size_t api_pack(const void* data, size_t len, int opcode, int flags, void* out, size_t cap) {
+  std::string frame = core::pack(std::string_view(static_cast<const char*>(data), data ? len : 0),
+                                 static_cast<uint8_t>(opcode), static_cast<uint8_t>(flags & WSD_FLAG_FIN));
+  if (frame.size() <= cap && out) std::memcpy(out, frame.data(), frame.size());
+  return frame.size();
+}
+
+size_t api_unpack(const void* data, size_t len, wsd_frame* frame, void* payload_out, size_t cap) {
+  if (!data || !frame) return 0;
+  auto f = core::unpack(std::string_view(static_cast<const char*>(data), len));
+  if (!f || f->data.size() > cap) return 0;
+  if (!f->data.empty()) std::memcpy(payload_out, f->data.data(), f->data.size());
+  *frame = wsd_frame{};
+  frame->data = static_cast<const char*>(payload_out);
+  frame->len = f->data.size();
+  frame->opcode = f->opcode;
+  frame->flags = f->flags;
+  frame->finish = (f->flags & WSD_FLAG_FIN) ? 1 : 0;
+  frame->code = f->code;
+  if (f->opcode == WSD_OPCODE_CLOSE && f->data.size() > 2) {
+    frame->reason = wsd_str{static_cast<const char*>(payload_out) + 2, f->data.size() - 2};
+  }
+  return f->frame_size;
+}
+
+int api_defer(wsd_ctx* ctx, wsd_defer_fn fn, void* arg) { return ctx->worker->defer(ctx, fn, arg); }
+uint64_t api_after(wsd_ctx* ctx, uint64_t ms, wsd_timer_fn fn, void* arg) {
+  return ctx->worker->add_timer(ctx, ms, false, fn, arg);
+}
+uint64_t api_tick(wsd_ctx* ctx, uint64_t ms, wsd_timer_fn fn, void* arg) {
+  return ctx->worker->add_timer(ctx, ms ? ms : 1, true, fn, arg);
+}
+int api_clear_timer(wsd_ctx* ctx, uint64_t id) { return ctx->worker->clear_timer(id) ? WSD_OK : WSD_ERR_INVALID; }
+
+void api_log(wsd_ctx* ctx, int level, const char* fmt, ...) {
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  auto lvl = static_cast<spdlog::level::level_enum>(std::clamp(level, 0, 5));
+  spdlog::log(lvl, "[worker {}] [{}] {}", ctx->worker->id(), ctx->config->name, buf);
+}
+
+int api_worker_id(wsd_ctx* ctx) { return ctx->worker->id(); }
+int api_worker_num(wsd_ctx* ctx) { return ctx->worker->worker_num(); }
+
+wsd_str api_config_yaml(wsd_ctx* ctx) { return wsd_str{ctx->config->config_yaml.data(), ctx->config->config_yaml.size()}; }
+
+wsd_str api_config_get(wsd_ctx* ctx, const char* dotted) {
+  if (!dotted) return {};
+  YAML::Node node = YAML::Clone(ctx->config_tree);
+  std::string_view rest(dotted);
+  while (!rest.empty()) {
+    size_t dot = rest.find('.');
+    std::string key(rest.substr(0, dot));
+    if (!node.IsMap()) return {};
+    node = node[key];
+    if (!node) return {};
+    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+  }
+  if (!node.IsScalar()) return {};
+  ctx->config_values.push_back(std::make_unique<std::string>(node.Scalar()));
+  const std::string& s = *ctx->config_values.back();
+  return wsd_str{s.data(), s.size()};
+}
+
+void api_set_user(wsd_ctx* ctx, void* user) { ctx->user = user; }
+void* api_user(wsd_ctx* ctx) { return ctx->user; }
+
+wsd_str api_request_header(const wsd_request* req, const char* name) {
+  if (!req || !name) return {};
+  size_t n = std::strlen(name);
+  for (size_t i = 0; i < req->header_count; ++i) {
+    const wsd_header& h = req->headers[i];
+    if (h.name.len == n && strncasecmp(h.name.data, name, n) == 0) return h.value;
+  }
+  return {};
+}
+
+wsd_str api_request_cookie(const wsd_request* req, const char* name) {
+  if (!req || !name) return {};
+  std::string_view key(name);
+  for (size_t i = 0; i < req->header_count; ++i) {
+    const wsd_header& h = req->headers[i];
+    if (h.name.len != 6 || strncasecmp(h.name.data, "cookie", 6) != 0) continue;
+    std::string_view rest(h.value.data, h.value.len);
+    while (!rest.empty()) {
+      size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == key) {
+        std::string_view v = pair.substr(eq + 1);
+        return wsd_str{v.data(), v.size()};
+      }
+    }
+  }
+  return {};
+}
+
+long api_request_query(const wsd_request* req, const char* key, char* out, size_t cap) {
+  if (!req || !key) return -1;
+  std::string_view query(req->query.data, req->query.len);
+  // query_param cannot tell "absent" from "empty": look for the key first.
+  std::string k(key);
+  bool present = false;
+  for (size_t pos = 0; pos <= query.size();) {
+    size_t amp = query.find('&', pos);
+    std::string_view pair = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    std::string_view name = pair.substr(0, pair.find('='));
+    if (core::url_decode(name) == k) present = true;
+    if (amp == std::string_view::npos) break;
+    pos = amp + 1;
+  }
+  if (!present) return -1;
+  std::string v = core::query_param(query, k);
+  if (out && v.size() < cap) {
+    std::memcpy(out, v.data(), v.size());
+    out[v.size()] = '\0';
+  }
+  return static_cast<long>(v.size());
+}
+
+void api_response_status(wsd_response* r, int status) {
+  if (r) r->answer.status = status;
+}
+void api_response_header(wsd_response* r, const char* name, const char* value) {
+  if (r && name && value) r->answer.headers.push_back({name, value});
+}
+void api_response_write(wsd_response* r, const void* data, size_t len) {
+  if (r && data) r->answer.body.append(static_cast<const char*>(data), len);
+}
+void api_response_end(wsd_response* r) {
+  if (r) r->answer.ended = true;
+}
+
+const wsd_api kApi = {
+    WSD_PLUGIN_ABI_VERSION, sizeof(wsd_api),
+    api_push, api_push_frame, api_disconnect, api_close,
+    api_exist, api_is_established, api_get_client_info, api_connections,
+    api_pack, api_unpack,
+    api_defer, api_after, api_tick, api_clear_timer,
+    api_log, api_worker_id, api_worker_num,
+    api_config_yaml, api_config_get,
+    api_set_user, api_user,
+    api_request_header, api_request_cookie, api_request_query,
+    api_response_status, api_response_header, api_response_write, api_response_end,
+};
+
+}  // namespace
+
+const wsd_api* plugin_api() { return &kApi; }
+
+}  // namespace wsd::daemon

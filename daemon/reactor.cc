@@ -1,0 +1,173 @@
+#include "daemon/reactor.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "wsd/plugin.h"
+
+namespace wsd::daemon {
+
+namespace {
+constexpr size_t kReadBufferSize = 64 * 1024;
+}
+
+extern thread_local Reactor* tl_reactor;
+
+Reactor::Reactor(int index, const Settings& settings, SessionTable& sessions, Routes& routes,
+                 Connection** by_slot, std::vector<int> worker_fds)
+    : index_(index), settings_(settings), sessions_(sessions), routes_(routes), by_slot_(by_slot),
+      read_buffer_(kReadBufferSize) {
+  base_ = event_base_new();
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  wake_ev_ = event_new(base_, wake_fd_, EV_READ | EV_PERSIST, [](evutil_socket_t fd, short, void* arg) {
+    uint64_t v;
+    [[maybe_unused]] ssize_t n = read(fd, &v, sizeof v);
+    static_cast<Reactor*>(arg)->take_inbox();
+  }, this);
+  event_add(wake_ev_, nullptr);
+  tick_ev_ = event_new(base_, -1, EV_PERSIST, &Reactor::on_tick, this);
+  timeval second{1, 0};
+  event_add(tick_ev_, &second);
+
+  // The channel's bound: one message of package_max_length plus its framing.
+  size_t max_message = settings.package_max_length + 64 * 1024;
+  workers_.resize(worker_fds.size());
+  for (size_t w = 0; w < worker_fds.size(); ++w) {
+    workers_[w].channel = std::make_unique<ipc::Channel>(worker_fds[w], max_message);
+    workers_[w].ev = event_new(base_, worker_fds[w], EV_READ | EV_PERSIST, &Reactor::on_channel_event, this);
+    event_add(workers_[w].ev, nullptr);
+  }
+}
+
+Reactor::~Reactor() {
+  for (Connection* c : connections_) {
+    event_del(&c->ev);
+    close(c->fd);
+    sessions_.release(c->id);
+    delete c;
+  }
+  for (WorkerLink& w : workers_) event_free(w.ev);
+  event_free(tick_ev_);
+  event_free(wake_ev_);
+  close(wake_fd_);
+  event_base_free(base_);
+}
+
+void Reactor::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Reactor::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Reactor::adopt(const Accepted& a) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.push_back(a);
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void Reactor::request_stop() {
+  stop_requested_ = true;
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+// One loop iteration at a time, so that everything written during it leaves
+// in one write per socket afterwards.
+void Reactor::run() {
+  tl_reactor = this;
+  while (true) {
+    event_base_loop(base_, EVLOOP_ONCE);
+    after_iteration();
+    if (stopping_ && connections_.empty()) break;
+    if (stopping_ && now() > stop_deadline_) break;
+  }
+  // The last close events must reach the workers before the channels close.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    bool pending = false;
+    for (WorkerLink& w : workers_) {
+      if (w.alive && w.channel->pending() > 0 && w.channel->flush() == ipc::Channel::IoResult::WouldBlock)
+        pending = true;
+    }
+    if (!pending) break;
+    usleep(10 * 1000);
+  }
+}
+
+void Reactor::after_iteration() {
+  for (Connection* c : dirty_) {
+    c->dirty = false;
+    if (!c->doomed) write_now(*c);
+  }
+  dirty_.clear();
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    if (workers_[w].dirty) flush_channel(static_cast<int>(w));
+  }
+  free_doomed();
+}
+
+void Reactor::take_inbox() {
+  std::vector<Accepted> batch;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    batch.swap(inbox_);
+  }
+  for (const Accepted& a : batch) {
+    if (stopping_) {
+      close(a.fd);
+      continue;
+    }
+    open_connection(a);
+  }
+  if (stop_requested_ && !stopping_) {
+    stopping_ = true;
+    stop_deadline_ = now() + settings_.close_timeout;
+    for (Connection* c : std::vector<Connection*>(connections_)) {
+      if (c->phase == Phase::WebSocket) {
+        send_close(*c, WSD_CLOSE_GOING_AWAY, "server shutting down");
+      } else if (c->phase != Phase::Closing) {
+        finish(*c);
+      }
+    }
+  }
+}
+
+double Reactor::now() const {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+Connection* Reactor::find(uint64_t id) const {
+  uint32_t slot = slot_of(id);
+  if (slot == 0 || slot >= sessions_.capacity()) return nullptr;
+  Connection* c = by_slot_[slot];
+  return c && c->id == id && !c->doomed ? c : nullptr;
+}
+
+void Reactor::on_tick(evutil_socket_t, short, void* arg) {
+  static_cast<Reactor*>(arg)->check_deadlines();
+}
+
+// Handshakes that never finish and close handshakes the client never answers
+// end here; heartbeats will join them.
+void Reactor::check_deadlines() {
+  double t = now();
+  for (Connection* c : std::vector<Connection*>(connections_)) {
+    if (c->doomed || c->deadline == 0 || t < c->deadline) continue;
+    if (c->phase == Phase::Http) {
+      spdlog::debug("[reactor {}] conn {}: handshake timeout", index_, c->id);
+    }
+    destroy(*c);
+  }
+}
+
+}  // namespace wsd::daemon

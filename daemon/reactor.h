@@ -1,0 +1,149 @@
+// A reactor thread: one libevent loop that owns a share of the client
+// connections and does all their I/O and protocol work (HTTP, handshake,
+// frames, close), and talks to every worker over its own channel per worker.
+// The loop runs one iteration at a time and, after each, flushes every
+// connection and channel written during it: one write per socket per
+// iteration, however many frames or messages went into it.
+#pragma once
+
+#include <event2/event.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "core/message_reader.h"
+#include "daemon/connection.h"
+#include "daemon/request_codec.h"
+#include "daemon/routes.h"
+#include "daemon/session_table.h"
+#include "daemon/settings.h"
+#include "ipc/channel.h"
+
+namespace wsd::daemon {
+
+struct Accepted {
+  int fd;
+  sockaddr_in6 peer;
+  uint16_t server_port;
+};
+
+class Reactor : private core::MessageSink {
+ public:
+  // `worker_fds[w]` is this reactor's end of the channel to worker w.
+  Reactor(int index, const Settings& settings, SessionTable& sessions, Routes& routes,
+          Connection** by_slot, std::vector<int> worker_fds);
+  ~Reactor() override;
+
+  void start();
+  // Thread-safe: hand over an accepted socket.
+  void adopt(const Accepted& a);
+  // Thread-safe: close every connection with 1001 and stop once they are gone
+  // or the timeout passed.
+  void request_stop();
+  void join();
+  // Thread-safe: hellos seen (workers that reported their plugins).
+  int hellos() const { return hellos_.load(); }
+
+ private:
+  struct WorkerLink {
+    std::unique_ptr<ipc::Channel> channel;
+    struct event* ev = nullptr;
+    bool want_write = false;
+    bool dirty = false;
+    bool congested = false;
+    bool alive = true;
+    uint64_t inflight = 0;
+    std::vector<uint64_t> paused;   // connections waiting for this worker to drain
+  };
+
+  void run();
+  void after_iteration();
+  void take_inbox();
+  void open_connection(const Accepted& a);
+
+  // connection I/O (connection_io.cc)
+  static void on_connection_event(evutil_socket_t fd, short what, void* arg);
+  void on_readable(Connection& c);
+  void on_writable(Connection& c);
+  void feed(Connection& c, uint8_t* data, size_t len);
+  void queue_output(Connection& c, std::string_view a, std::string_view b = {});
+  void write_now(Connection& c);
+  void update_events(Connection& c);
+  void finish(Connection& c);               // close after what is queued has left
+  void destroy(Connection& c);              // at a safe point: close, release, report
+  void free_doomed();
+
+  // HTTP phase (http_phase.cc)
+  void feed_http(Connection& c, uint8_t* data, size_t len);
+  void on_http_request(Connection& c, std::string_view leftover);
+  void start_handshake(Connection& c, std::string_view leftover);
+  void complete_handshake(Connection& c, const core::HandshakeResult& r,
+                          const std::vector<core::HttpHeader>& extra, std::string encoded_request,
+                          bool send_open, std::string_view leftover);
+  void answer_http(Connection& c, int status, std::string_view text);
+  void on_worker_answer(Connection& c, std::string_view payload);
+  PeerInfo peer_info(const Connection& c) const;
+
+  // WebSocket phase (websocket_phase.cc): MessageSink, commands from workers
+  void on_message(core::Opcode op, const uint8_t* data, size_t len, bool compressed) override;
+  void on_ping(const uint8_t* data, size_t len) override;
+  void on_pong(const uint8_t* data, size_t len) override;
+  void on_close(uint16_t code, std::string_view reason) override;
+  void on_error(uint16_t code, std::string_view why) override;
+  void send_frame(Connection& c, uint8_t opcode, uint8_t flags, std::string_view data);
+  void send_close(Connection& c, uint16_t code, std::string_view reason);
+  void on_push(uint64_t id, uint16_t aux, std::string_view data);
+  void on_close_command(uint64_t id, uint16_t code, std::string_view reason);
+
+  // workers (dispatch.cc)
+  static void on_channel_event(evutil_socket_t fd, short what, void* arg);
+  void read_channel(int w);
+  void on_channel_message(int w, const ipc::MessageHeader& h, std::string_view payload);
+  int pick_worker(const Connection& c, bool is_message);
+  void dispatch(int w, Connection& c, ipc::MessageType type, uint16_t aux, uint8_t flags,
+                std::string_view payload, std::string_view payload2 = {});
+  void flush_channel(int w);
+  void resume_paused(int w);
+
+  // timers (reactor.cc)
+  static void on_tick(evutil_socket_t, short, void* arg);
+  void check_deadlines();
+
+  Connection* find(uint64_t id) const;
+  double now() const;
+
+  const int index_;
+  const Settings& settings_;
+  SessionTable& sessions_;
+  Routes& routes_;
+  Connection** by_slot_;   // shared array, but a slot is only touched by its owner
+  std::vector<WorkerLink> workers_;
+  struct event_base* base_ = nullptr;
+  struct event* wake_ev_ = nullptr;
+  struct event* tick_ev_ = nullptr;
+  int wake_fd_ = -1;
+  std::thread thread_;
+
+  std::mutex inbox_mutex_;
+  std::vector<Accepted> inbox_;
+  std::atomic<bool> stop_requested_{false};
+  bool stopping_ = false;
+  double stop_deadline_ = 0;
+  std::atomic<int> hellos_{0};
+
+  std::vector<Connection*> connections_;   // all owned (for stop and deadlines)
+  std::vector<Connection*> dirty_;
+  std::vector<Connection*> doomed_;
+  Connection* current_ = nullptr;          // whose bytes the MessageReader is reading
+  uint32_t round_robin_ = 0;
+  std::string scratch_;                    // reused encode buffer
+  std::vector<uint8_t> read_buffer_;
+};
+
+}  // namespace wsd::daemon

@@ -1,0 +1,31 @@
+#include "daemon/settings.h"
+
+namespace wsd::daemon {
+
+Settings make_settings(const config::Config& c) {
+  Settings s;
+  s.config = &c;
+  s.http.max_header_bytes = c.http_max_header_size;
+  s.http.max_headers = static_cast<size_t>(c.http_max_headers);
+  s.http.max_body_bytes = c.package_max_length;
+  s.handshake.subprotocol = c.websocket_subprotocol;
+  s.handshake.allowed_origins = c.allowed_origins;
+  s.handshake.deflate.enabled = c.websocket_compression;
+  s.handshake.deflate.max_window_bits = c.websocket_compression_window_bits;
+  s.handshake.deflate.mem_level = c.websocket_compression_mem_level;
+  s.reader.max_message_size = c.package_max_length;
+  s.reader.expect_masked = true;
+  s.package_max_length = c.package_max_length;
+  s.buffer_output_size = c.buffer_output_size;
+  s.worker_num = c.worker_num;
+  s.reactor_num = c.reactor_num;
+  s.dispatch_mode = c.dispatch_mode;
+  s.open_close_frame = c.open_websocket_close_frame;
+  s.open_ping_frame = c.open_websocket_ping_frame;
+  s.open_pong_frame = c.open_websocket_pong_frame;
+  s.handshake_timeout = c.handshake_timeout;
+  s.close_timeout = c.shutdown_timeout > 0 ? c.shutdown_timeout : 5;
+  return s;
+}
+
+}  // namespace wsd::daemon

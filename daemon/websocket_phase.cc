@@ -1,0 +1,148 @@
+// The WebSocket side of a connection: what the frame reader reports, the
+// frames we send, the close handshake, and the commands workers send.
+#include <spdlog/spdlog.h>
+
+#include "core/close_code.h"
+#include "core/frame.h"
+#include "daemon/reactor.h"
+#include "wsd/plugin.h"
+
+namespace wsd::daemon {
+
+namespace {
+uint16_t opcode_and_flags(uint8_t opcode, uint8_t flags) {
+  return static_cast<uint16_t>(opcode | (flags << 8));
+}
+}  // namespace
+
+void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool compressed) {
+  Connection& c = *current_;
+  if (c.phase != Phase::WebSocket) return;  // data after our close frame is dropped (RFC 6455 §5.5.1)
+  uint8_t flags = WSD_FLAG_FIN | (compressed ? WSD_FLAG_COMPRESS : 0);
+  int w = pick_worker(c, true);
+  dispatch(w, c, ipc::MessageType::Message, opcode_and_flags(static_cast<uint8_t>(op), flags),
+           static_cast<uint8_t>(c.plugin), std::string_view(reinterpret_cast<const char*>(data), len));
+}
+
+void Reactor::on_ping(const uint8_t* data, size_t len) {
+  Connection& c = *current_;
+  std::string_view payload(reinterpret_cast<const char*>(data), len);
+  if (settings_.open_ping_frame) {
+    // The plugin asked for pings, and answers them itself (the manual).
+    dispatch(pick_worker(c, true), c, ipc::MessageType::Message, opcode_and_flags(WSD_OPCODE_PING, WSD_FLAG_FIN),
+             static_cast<uint8_t>(c.plugin), payload);
+    return;
+  }
+  if (c.phase == Phase::WebSocket) send_frame(c, WSD_OPCODE_PONG, WSD_FLAG_FIN, payload);
+}
+
+void Reactor::on_pong(const uint8_t* data, size_t len) {
+  Connection& c = *current_;
+  if (!settings_.open_pong_frame) return;
+  dispatch(pick_worker(c, true), c, ipc::MessageType::Message, opcode_and_flags(WSD_OPCODE_PONG, WSD_FLAG_FIN),
+           static_cast<uint8_t>(c.plugin), std::string_view(reinterpret_cast<const char*>(data), len));
+}
+
+// The client's close frame: either it starts the close handshake (we answer
+// and close) or it answers ours (we close).
+void Reactor::on_close(uint16_t code, std::string_view reason) {
+  Connection& c = *current_;
+  if (settings_.open_close_frame) {
+    std::string payload = core::close_payload(code, reason);
+    if (code == 1005) payload.clear();
+    dispatch(pick_worker(c, true), c, ipc::MessageType::Message, opcode_and_flags(WSD_OPCODE_CLOSE, WSD_FLAG_FIN),
+             static_cast<uint8_t>(c.plugin), payload);
+  }
+  if (c.phase == Phase::Closing) {
+    finish(c);
+    return;
+  }
+  c.close_code = code;
+  c.close_reason.assign(reason);
+  c.close_by_server = false;
+  // Echo the status code (RFC 6455 §5.5.1); an empty close gets an empty one.
+  std::string payload = code == 1005 ? std::string() : core::close_payload(code, {});
+  std::string frame(core::kMaxFrameHeaderSize, '\0');
+  frame.resize(core::write_frame_header(reinterpret_cast<uint8_t*>(frame.data()), WSD_OPCODE_CLOSE, true, false,
+                                        payload.size()));
+  queue_output(c, frame, payload);
+  sessions_.set_status(c.id, WSD_STATUS_CLOSING);
+  finish(c);
+}
+
+void Reactor::on_error(uint16_t code, std::string_view why) {
+  Connection& c = *current_;
+  spdlog::debug("[reactor {}] conn {}: protocol error {}: {}", index_, c.id, code, why);
+  if (c.phase == Phase::Closing) {
+    finish(c);
+    return;
+  }
+  c.close_code = code;
+  c.close_reason.assign(why);
+  c.close_by_server = true;
+  std::string payload = core::close_payload(code, why);
+  std::string frame(core::kMaxFrameHeaderSize, '\0');
+  frame.resize(core::write_frame_header(reinterpret_cast<uint8_t*>(frame.data()), WSD_OPCODE_CLOSE, true, false,
+                                        payload.size()));
+  queue_output(c, frame, payload);
+  finish(c);
+}
+
+void Reactor::send_frame(Connection& c, uint8_t opcode, uint8_t flags, std::string_view data) {
+  uint8_t header[core::kMaxFrameHeaderSize];
+  bool fin = flags & WSD_FLAG_FIN;
+  if ((flags & WSD_FLAG_COMPRESS) && c.deflater && !core::is_control_opcode(opcode)) {
+    scratch_.clear();
+    if (c.deflater->compress(reinterpret_cast<const uint8_t*>(data.data()), data.size(), scratch_)) {
+      size_t n = core::write_frame_header(header, opcode, fin, true, scratch_.size());
+      queue_output(c, std::string_view(reinterpret_cast<char*>(header), n), scratch_);
+      return;
+    }
+  }
+  size_t n = core::write_frame_header(header, opcode, fin, false, data.size());
+  queue_output(c, std::string_view(reinterpret_cast<char*>(header), n), data);
+}
+
+// Server-initiated close: send the frame, wait (bounded) for the client's.
+void Reactor::send_close(Connection& c, uint16_t code, std::string_view reason) {
+  if (c.phase != Phase::WebSocket) return;
+  c.close_code = code;
+  c.close_reason.assign(reason);
+  c.close_by_server = true;
+  std::string payload = core::close_payload(code, reason);
+  send_frame(c, WSD_OPCODE_CLOSE, WSD_FLAG_FIN, payload);
+  c.phase = Phase::Closing;
+  c.deadline = now() + settings_.close_timeout;
+  sessions_.set_status(c.id, WSD_STATUS_CLOSING);
+}
+
+void Reactor::on_push(uint64_t id, uint16_t aux, std::string_view data) {
+  Connection* c = find(id);
+  if (!c || c->phase != Phase::WebSocket) return;  // the worker checked; it closed since
+  auto opcode = static_cast<uint8_t>(aux & 0xFF);
+  auto flags = static_cast<uint8_t>(aux >> 8);
+  if (c->pending_output() + data.size() > settings_.buffer_output_size) {
+    return;  // counted by the worker's check; here the race is lost quietly
+  }
+  if (opcode == WSD_OPCODE_CLOSE) {
+    core::ParsedClose pc = core::parse_close_payload(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    send_close(*c, pc.code == 1005 ? WSD_CLOSE_NORMAL : pc.code, pc.reason);
+    return;
+  }
+  send_frame(*c, opcode, flags, data);
+}
+
+void Reactor::on_close_command(uint64_t id, uint16_t code, std::string_view reason) {
+  Connection* c = find(id);
+  if (!c) return;
+  if (code == 0 || !c->websocket) {
+    // close(): no close frame.
+    c->close_code = WSD_CLOSE_ABNORMAL;
+    c->close_by_server = true;
+    destroy(*c);
+    return;
+  }
+  send_close(*c, code, reason);
+}
+
+}  // namespace wsd::daemon

@@ -1,0 +1,100 @@
+// A worker process in PROCESS mode: loads the plugins, runs a single-threaded
+// libevent loop over its channels (one per reactor), calls the plugins'
+// events, and sends their pushes and answers back, batched per iteration.
+#pragma once
+
+#include <event2/event.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "daemon/plugin_host.h"
+#include "daemon/request_codec.h"
+#include "daemon/session_table.h"
+#include "daemon/settings.h"
+#include "ipc/channel.h"
+
+struct wsd_response {
+  wsd::daemon::HttpAnswer answer;
+};
+
+namespace wsd::daemon {
+
+class Worker {
+ public:
+  Worker(const config::Config& config, int id, std::vector<int> channel_fds, int session_fd);
+  ~Worker();
+  // Returns the exit code: 0 after a normal stop, 3 when plugins fail to load.
+  int run();
+
+  // The plugin API's implementation (plugin_api.cc) calls these.
+  int id() const { return id_; }
+  int worker_num() const { return settings_.worker_num; }
+  const Settings& settings() const { return settings_; }
+  SessionTable& sessions() { return sessions_; }
+  int send_to_reactor(uint64_t conn, ipc::MessageType type, uint16_t aux, std::string_view payload,
+                      std::string_view payload2 = {});
+  int defer(wsd_ctx* ctx, wsd_defer_fn fn, void* arg);
+  uint64_t add_timer(wsd_ctx* ctx, uint64_t ms, bool repeat, wsd_timer_fn fn, void* arg);
+  bool clear_timer(uint64_t timer_id);
+
+ private:
+  struct Link {
+    std::unique_ptr<ipc::Channel> channel;
+    struct event* ev = nullptr;
+    bool open = true;
+    bool want_write = false;
+    uint64_t processed = 0;   // events finished since the last Processed report
+  };
+  struct Timer {
+    Worker* worker;
+    uint64_t id;
+    wsd_ctx* ctx;
+    wsd_timer_fn fn;
+    void* arg;
+    bool repeat;
+    struct event* ev = nullptr;
+    ~Timer() {
+      if (ev) event_free(ev);
+    }
+  };
+  struct Deferred {
+    wsd_ctx* ctx;
+    wsd_defer_fn fn;
+    void* arg;
+  };
+
+  static void on_channel_event(evutil_socket_t fd, short what, void* arg);
+  static void on_timer(evutil_socket_t, short, void* arg);
+  void read_link(int r);
+  void handle(int r, const ipc::MessageHeader& h, std::string_view payload);
+  void deliver_message(wsd_ctx& ctx, const ipc::MessageHeader& h, std::string_view payload);
+  void answer(int r, wsd_ctx& ctx, ipc::MessageType type, const ipc::MessageHeader& h, std::string_view payload);
+  void after_iteration();
+  void run_deferred();
+  void flush_links();
+  bool all_links_closed() const;
+
+  const config::Config& config_;
+  const int id_;
+  Settings settings_;
+  SessionTable sessions_;
+  std::vector<Link> links_;
+  std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
+  struct event_base* base_ = nullptr;
+  std::deque<Deferred> deferred_;
+  std::map<uint64_t, std::unique_ptr<Timer>> timers_;
+  uint64_t next_timer_id_ = 1;
+  RequestView request_view_;
+};
+
+// The function table handed to plugins (plugin_api.cc).
+const wsd_api* plugin_api();
+
+}  // namespace wsd::daemon

@@ -1,0 +1,101 @@
+#include "ipc/channel.h"
+
+#include <cerrno>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace wsd::ipc {
+
+namespace {
+constexpr size_t kInitialInput = 64 * 1024;
+// Above this, written-out bytes at the front of out_ are dropped in one go
+// rather than after every flush (erase from the front is a memmove).
+constexpr size_t kCompactOutputAt = 256 * 1024;
+}  // namespace
+
+Channel::Channel(int fd, size_t max_message) : fd_(fd), max_message_(max_message), in_(kInitialInput) {}
+
+Channel::~Channel() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Channel::append(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags,
+                     std::string_view payload, std::string_view payload2) {
+  MessageHeader h;
+  h.size = static_cast<uint32_t>(kHeaderSize + payload.size() + payload2.size());
+  h.type = type;
+  h.flags = flags;
+  h.aux = aux;
+  h.conn = conn;
+  out_.append(reinterpret_cast<const char*>(&h), kHeaderSize);
+  out_.append(payload.data(), payload.size());
+  out_.append(payload2.data(), payload2.size());
+}
+
+Channel::IoResult Channel::flush() {
+  while (out_head_ < out_.size()) {
+    ssize_t n = ::write(fd_, out_.data() + out_head_, out_.size() - out_head_);
+    if (n > 0) {
+      out_head_ += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (out_head_ >= kCompactOutputAt) {
+        out_.erase(0, out_head_);
+        out_head_ = 0;
+      }
+      return IoResult::WouldBlock;
+    }
+    return errno == EPIPE || errno == ECONNRESET ? IoResult::Closed : IoResult::Error;
+  }
+  out_.clear();
+  out_head_ = 0;
+  return IoResult::Ok;
+}
+
+std::string Channel::take_pending() {
+  std::string rest = out_.substr(out_head_);
+  out_.clear();
+  out_head_ = 0;
+  return rest;
+}
+
+void Channel::prepend_pending(std::string_view bytes) {
+  out_.insert(out_head_, bytes.data(), bytes.size());
+}
+
+Channel::IoResult Channel::fill() {
+  if (broken_) return IoResult::Error;
+  if (in_tail_ == in_.size()) return IoResult::Ok;  // full: parse first
+  for (;;) {
+    ssize_t n = ::read(fd_, in_.data() + in_tail_, in_.size() - in_tail_);
+    if (n > 0) {
+      in_tail_ += static_cast<size_t>(n);
+      return in_tail_ == in_.size() ? IoResult::Ok : IoResult::WouldBlock;
+    }
+    if (n == 0) return IoResult::Closed;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return IoResult::WouldBlock;
+    return IoResult::Error;
+  }
+}
+
+void Channel::compact() {
+  if (in_head_ == in_tail_) {
+    in_head_ = in_tail_ = 0;
+    // A huge message grew the buffer; give the memory back once it is gone.
+    if (in_.size() > 4 * kInitialInput) {
+      in_.resize(kInitialInput);
+      in_.shrink_to_fit();
+    }
+    return;
+  }
+  if (in_head_ > 0) {
+    std::memmove(in_.data(), in_.data() + in_head_, in_tail_ - in_head_);
+    in_tail_ -= in_head_;
+    in_head_ = 0;
+  }
+}
+
+}  // namespace wsd::ipc

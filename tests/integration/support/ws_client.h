@@ -1,0 +1,88 @@
+// The project's own WebSocket client for integration tests: blocking sockets
+// with a timeout on every wait, masked client frames, and the reader of
+// core/ (client side) to take the server's frames apart.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/message_reader.h"
+#include "core/permessage_deflate.h"
+
+namespace wsd::test {
+
+struct Received {
+  enum Kind { Message, Ping, Pong, Close, Error, Timeout, Eof } kind = Timeout;
+  uint8_t opcode = 0;
+  std::string data;
+  uint16_t code = 0;       // Close: code; Error: the code our reader wanted
+  std::string reason;
+  bool compressed = false;
+};
+
+struct HttpReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;   // lower-case names
+  std::string body;
+};
+
+class WsClient {
+ public:
+  explicit WsClient(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  ~WsClient();
+
+  bool connect(uint16_t port, const std::string& host = "127.0.0.1");
+  // Sends an upgrade request for `path` with extra header lines
+  // ("Sec-WebSocket-Protocol: chat"); returns the server's HTTP answer.
+  // Status 101 switches the client to frames.
+  HttpReply handshake(const std::string& path = "/", const std::vector<std::string>& extra_headers = {},
+                      bool offer_deflate = false);
+  // connect + handshake; true on 101.
+  bool open(uint16_t port, const std::string& path = "/", const std::vector<std::string>& extra_headers = {},
+            bool offer_deflate = false);
+
+  // Raw bytes, as they are.
+  bool send_raw(const std::string& bytes);
+  // One frame, masked with a random key (unless masked = false).
+  bool send_frame(uint8_t opcode, const std::string& payload, bool fin = true, bool masked = true,
+                  bool rsv1 = false);
+  bool send_text(const std::string& s) { return send_frame(1, s); }
+  bool send_binary(const std::string& s) { return send_frame(2, s); }
+  // A compressed message (needs a negotiated deflate).
+  bool send_compressed(uint8_t opcode, const std::string& payload);
+  bool send_close(uint16_t code, const std::string& reason = {});
+
+  // The next message or control frame (or Close/Error/Eof/Timeout).
+  Received receive();
+  // Reads until EOF (bounded); true if the server closed the TCP connection.
+  bool wait_eof();
+
+  // A plain HTTP/1.1 request on this connection.
+  HttpReply http(const std::string& request_text);
+
+  const std::optional<core::DeflateParams>& deflate() const { return deflate_; }
+  int fd() const { return fd_; }
+  void close();
+
+ private:
+  class Sink;
+  bool fill();   // one read (with timeout) into pending_; false on EOF/timeout
+  std::string read_http_head(std::string& rest);
+  std::chrono::milliseconds timeout_;
+  int fd_ = -1;
+  bool eof_ = false;
+  std::string inbuf_;
+  std::vector<Received> queue_;
+  core::ReaderOptions reader_options_;
+  std::unique_ptr<core::MessageReader> reader_;
+  std::optional<core::DeflateParams> deflate_;
+  std::unique_ptr<core::Inflater> inflater_;
+  std::unique_ptr<core::Deflater> deflater_;
+};
+
+}  // namespace wsd::test

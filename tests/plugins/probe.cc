@@ -1,0 +1,177 @@
+// A plugin for the integration tests: it records every event in a file
+// (config: events_file) and obeys commands sent as text messages, so that a
+// test can drive each method of the API from a client and observe the events.
+//
+// Commands (text messages; anything else is echoed back with its opcode):
+//   whoami                 -> "id <conn> worker <w>"
+//   push <id> <text>       -> push text to another connection; reply "push <rc>"
+//   pushbin <id> <n>       -> push n bytes of binary; reply "push <rc>"
+//   disconnect <code> [reason] -> disconnect this connection; reply "disconnect <rc>" only on failure
+//   close                  -> close this connection without a close frame
+//   exist <id>             -> "exist <0|1> established <0|1>"
+//   info                   -> "info <ip> <port> <server_port> <status> <reactor> <worker>"
+//   count                  -> "count <n>" established connections
+//   after <ms>             -> later: "timer <ms>"
+//   tick <ms> <n>          -> "tick <i>" n times, then clears the timer
+//   defer                  -> "deferred" (after the reply "deferring")
+//   config <key>           -> "config <value>"
+//   pushcompress <text>    -> push text with WSD_FLAG_COMPRESS; reply "push <rc>"
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "wsd/plugin.hpp"
+
+namespace {
+
+struct Probe {
+  std::string events_file;
+  std::map<uint64_t, std::pair<uint64_t, int>> ticks;   // timer id -> (conn, remaining)
+  std::function<void(uint64_t)> tick_fn;
+
+  void record(wsd::Server& s, const std::string& line) {
+    if (events_file.empty()) return;
+    if (FILE* f = std::fopen(events_file.c_str(), "a")) {
+      std::fprintf(f, "%s worker=%d\n", line.c_str(), s.worker_id());
+      std::fclose(f);
+    }
+  }
+
+  void on_worker_start(wsd::Server& s) {
+    events_file = s.config("events_file");
+    record(s, "worker_start");
+  }
+  void on_worker_stop(wsd::Server& s) { record(s, "worker_stop"); }
+
+  void on_open(wsd::Server& s, const wsd::Request& req) {
+    record(s, "open " + std::to_string(req.conn()) + " path=" + std::string(req.path()) +
+                  " query=" + std::string(req.query_string()) + " cookie=" + std::string(req.cookie("session")) +
+                  " ua=" + std::string(req.header("User-Agent")) + " remote=" + std::string(req.remote_addr()));
+    if (req.query("greet")) s.push(req.conn(), "welcome " + std::to_string(req.conn()));
+  }
+
+  void on_close(wsd::Server& s, const wsd::CloseInfo& c) {
+    record(s, "close " + std::to_string(c.conn) + " code=" + std::to_string(c.code) +
+                  " by_server=" + std::to_string(c.by_server ? 1 : 0) + " reason=" + std::string(c.reason));
+  }
+
+  void on_request(wsd::Server& s, const wsd::Request& req, wsd::Response& resp) {
+    record(s, "request " + std::string(req.method()) + " " + std::string(req.target()));
+    std::string body = "path=" + std::string(req.path());
+    if (auto m = req.query("message")) body += " message=" + *m;
+    resp.status(200).header("Content-Type", "text/plain").header("X-Probe", "1").end(body);
+  }
+
+  void on_disconnect(wsd::Server& s, wsd_conn_t conn) { record(s, "disconnect " + std::to_string(conn)); }
+
+  void on_message(wsd::Server& s, const wsd::Frame& f) {
+    if (f.opcode == wsd::kClose) {
+      record(s, "close_frame " + std::to_string(f.conn) + " code=" + std::to_string(f.code) +
+                    " reason=" + std::string(f.reason));
+      return;
+    }
+    if (f.opcode == wsd::kPing || f.opcode == wsd::kPong) {
+      record(s, std::string(f.opcode == wsd::kPing ? "ping " : "pong ") + std::to_string(f.conn) + " data=" +
+                    std::string(f.data));
+      if (f.opcode == wsd::kPing) s.push(f.conn, f.data, wsd::kPong);
+      return;
+    }
+    if (f.opcode != wsd::kText || !command(s, f)) s.push(f.conn, f.data, f.opcode);
+  }
+
+  bool command(wsd::Server& s, const wsd::Frame& f) {
+    std::istringstream in{std::string(f.data)};
+    std::string cmd;
+    in >> cmd;
+    if (cmd == "whoami") {
+      s.push(f.conn, "id " + std::to_string(f.conn) + " worker " + std::to_string(s.worker_id()));
+    } else if (cmd == "push" || cmd == "pushbin") {
+      uint64_t id = 0;
+      in >> id;
+      std::string rest;
+      if (cmd == "push") {
+        std::getline(in, rest);
+        if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+      } else {
+        size_t n = 0;
+        in >> n;
+        rest.assign(n, 'x');
+      }
+      int rc = s.push(id, rest, cmd == "push" ? wsd::kText : wsd::kBinary);
+      s.push(f.conn, "push " + std::to_string(rc));
+    } else if (cmd == "pushcompress") {
+      std::string rest;
+      std::getline(in, rest);
+      if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+      int rc = s.push(f.conn, rest, wsd::kText, WSD_FLAG_FIN | WSD_FLAG_COMPRESS);
+      s.push(f.conn, "push " + std::to_string(rc));
+    } else if (cmd == "disconnect") {
+      int code = 1000;
+      in >> code;
+      std::string reason;
+      std::getline(in, reason);
+      if (!reason.empty() && reason[0] == ' ') reason.erase(0, 1);
+      int rc = s.disconnect(f.conn, code, reason);
+      if (rc != WSD_OK) s.push(f.conn, "disconnect " + std::to_string(rc));
+    } else if (cmd == "close") {
+      s.close(f.conn);
+    } else if (cmd == "exist") {
+      uint64_t id = 0;
+      in >> id;
+      s.push(f.conn, "exist " + std::to_string(s.exist(id) ? 1 : 0) + " established " +
+                         std::to_string(s.is_established(id) ? 1 : 0));
+    } else if (cmd == "info") {
+      auto info = s.get_client_info(f.conn);
+      if (!info) {
+        s.push(f.conn, "info none");
+      } else {
+        s.push(f.conn, "info " + std::string(info->remote_ip) + " " + std::to_string(info->remote_port) + " " +
+                           std::to_string(info->server_port) + " " + std::to_string(info->websocket_status) + " " +
+                           std::to_string(info->reactor_id) + " " + std::to_string(info->worker_id));
+      }
+    } else if (cmd == "count") {
+      s.push(f.conn, "count " + std::to_string(s.connections().size()));
+    } else if (cmd == "after") {
+      uint64_t ms = 0;
+      in >> ms;
+      wsd_conn_t conn = f.conn;
+      wsd::Server srv = s;
+      s.after(ms, [srv, conn, ms]() mutable { srv.push(conn, "timer " + std::to_string(ms)); });
+    } else if (cmd == "tick") {
+      uint64_t ms = 0;
+      int n = 0;
+      in >> ms >> n;
+      if (!tick_fn) {
+        wsd::Server srv = s;
+        tick_fn = [this, srv](uint64_t id) mutable {
+          auto& [conn, left] = ticks[id];
+          srv.push(conn, "tick " + std::to_string(left));
+          if (--left <= 0) {
+            srv.clear_timer(id);
+            ticks.erase(id);
+          }
+        };
+      }
+      uint64_t id = s.tick(ms, &tick_fn);
+      ticks[id] = {f.conn, n};
+    } else if (cmd == "defer") {
+      wsd_conn_t conn = f.conn;
+      wsd::Server srv = s;
+      s.defer([srv, conn]() mutable { srv.push(conn, "deferred"); });
+      s.push(f.conn, "deferring");
+    } else if (cmd == "config") {
+      std::string key;
+      in >> key;
+      s.push(f.conn, "config " + s.config(key.c_str(), "<none>"));
+    } else {
+      return false;
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+WSD_PLUGIN(Probe, "probe")

@@ -1,0 +1,78 @@
+// The shipped config/server.yaml loads, and says what its comments say.
+#include <doctest/doctest.h>
+
+#include <yaml-cpp/yaml.h>
+
+#include "tests/unit/config/helpers.h"
+
+using namespace wsd::config;
+using wsd::config::testing::TempDir;
+
+TEST_CASE("config/server.yaml loads with echo.so in plugin_dir") {
+  TempDir dir;
+  std::string echo = dir.write("echo.so");
+  LoadResult r = load_config_file(WSD_SOURCE_DIR "/config/server.yaml", {"plugin_dir=" + dir.path()});
+  for (const std::string& e : r.errors) MESSAGE(e);
+  REQUIRE(r.ok);
+  const Config& c = r.config;
+  REQUIRE(c.listeners.size() == 1);
+  CHECK(c.listeners[0].host == "127.0.0.1");
+  CHECK(c.listeners[0].port == 9501);
+  CHECK(c.mode == Mode::Process);
+  CHECK(c.worker_num == 2);
+  CHECK(c.reactor_num == 1);
+  REQUIRE(c.plugins.size() == 1);
+  CHECK(c.plugins[0].name == "echo");
+  CHECK(c.plugins[0].file == echo);
+  CHECK(c.plugins[0].is_default);
+  CHECK(c.plugins[0].paths == std::vector<std::string>{"/"});
+  CHECK(YAML::Load(c.plugins[0].config_yaml)["reply"].as<std::string>() == "");
+}
+
+// Every commented-out option line ("# key: value") is a valid option with
+// its default value: uncommenting them all changes nothing.
+TEST_CASE("config/server.yaml: the commented options are the defaults") {
+  TempDir dir;
+  dir.write("echo.so");
+  std::ifstream in(WSD_SOURCE_DIR "/config/server.yaml");
+  std::string line, uncommented;
+  int options = 0;
+  while (std::getline(in, line)) {
+    // "# name: value" with a lower-case name and no space in it.
+    size_t colon = line.find(": ");
+    bool option = line.starts_with("# ") && colon != std::string::npos && line.size() > 2 && line[2] >= 'a' &&
+                  line[2] <= 'z' && line.find(' ', 2) > colon;
+    if (option) {
+      uncommented += line.substr(2) + "\n";
+      ++options;
+    } else {
+      uncommented += line + "\n";
+    }
+  }
+  CHECK(options >= 20);
+  LoadResult r = load_config_string(uncommented, "server.yaml", dir.path(), {"plugin_dir=" + dir.path()});
+  for (const std::string& e : r.errors) MESSAGE(e);
+  REQUIRE(r.ok);
+  LoadResult plain = load_config_file(WSD_SOURCE_DIR "/config/server.yaml", {"plugin_dir=" + dir.path()});
+  REQUIRE(plain.ok);
+  const Config& a = r.config;
+  const Config& b = plain.config;
+  CHECK(a.dispatch_mode == b.dispatch_mode);
+  CHECK(a.max_request == b.max_request);
+  CHECK(a.package_max_length == b.package_max_length);
+  CHECK(a.buffer_output_size == b.buffer_output_size);
+  CHECK(a.max_connection == b.max_connection);
+  CHECK(a.http_max_header_size == b.http_max_header_size);
+  CHECK(a.http_max_headers == b.http_max_headers);
+  CHECK(a.heartbeat_check_interval == b.heartbeat_check_interval);
+  CHECK(a.heartbeat_idle_time == b.heartbeat_idle_time);
+  CHECK(a.handshake_timeout == b.handshake_timeout);
+  CHECK(a.shutdown_timeout == b.shutdown_timeout);
+  CHECK(a.websocket_compression == b.websocket_compression);
+  CHECK(a.websocket_compression_window_bits == b.websocket_compression_window_bits);
+  CHECK(a.websocket_compression_mem_level == b.websocket_compression_mem_level);
+  CHECK(a.log_level == b.log_level);
+  CHECK(a.log_file == b.log_file);
+  CHECK(a.daemonize == b.daemonize);
+  CHECK(a.listeners.size() == b.listeners.size());
+}
