@@ -181,7 +181,7 @@ void Reactor::finish(Connection& c) {
   c.phase = Phase::Draining;
   c.read_paused = true;
   c.deadline = now() + settings_.close_timeout;
-  sessions_.set_status(c.id, c.websocket ? WSD_STATUS_CLOSING : sessions_.status(c.id));
+  if (c.websocket) sessions_.set_status(c.id, WSD_STATUS_CLOSING);
   if (c.pending_output() == 0 && !c.dirty) {
     destroy(c);
     return;

@@ -126,7 +126,7 @@ void Reactor::on_push(uint64_t id, uint16_t aux, std::string_view data) {
   }
   if (opcode == WSD_OPCODE_CLOSE) {
     core::ParsedClose pc = core::parse_close_payload(reinterpret_cast<const uint8_t*>(data.data()), data.size());
-    send_close(*c, pc.code == 1005 ? WSD_CLOSE_NORMAL : pc.code, pc.reason);
+    send_close(*c, pc.code == 1005 ? static_cast<uint16_t>(WSD_CLOSE_NORMAL) : pc.code, pc.reason);
     return;
   }
   send_frame(*c, opcode, flags, data);
