@@ -59,7 +59,10 @@ const Case kCases[] = {
     {"truncated 2-byte at end", "ab\xc2", false},
     {"truncated 3-byte at end", "ab\xe1\x80", false},
     {"truncated 4-byte at end", "ab\xf0\x90\x80", false},
-    {"valid then invalid", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited", false},
+    {"valid then invalid",
+     "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"
+     "edited",
+     false},
 };
 
 // Feeds `s` cut at the given points; returns whether it all validated and
@@ -168,7 +171,7 @@ TEST_CASE("Utf8Validator: an invalid byte at every position of a long ASCII run"
   }
 }
 
-TEST_CASE("Utf8Validator: agrees with a reference decoder on all 1-2 byte and most 3-4 byte inputs") {
+TEST_CASE("Utf8Validator: agrees with a reference decoder (all 1-2 byte, most 3-4 byte inputs)") {
   uint8_t b[4];
   for (unsigned x = 0; x < 0x10000; ++x) {
     b[0] = static_cast<uint8_t>(x >> 8);
