@@ -366,6 +366,15 @@ void HttpRequestParser::reset() {
 
 // ---------------------------------------------------------------------------
 
+bool has_valid_host(const HttpRequest& request) {
+  if (request.version_major == 1 && request.version_minor == 0) return true;
+  size_t hosts = 0;
+  for (const HttpHeader& h : request.headers) {
+    hosts += iequals(h.name, "host") ? 1 : 0;
+  }
+  return hosts == 1;
+}
+
 std::string url_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());

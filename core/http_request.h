@@ -80,6 +80,12 @@ class HttpRequestParser {
   std::string_view error_reason_;
 };
 
+// RFC 9112 §3.2: an HTTP/1.1 request must carry exactly one Host header
+// (else 400). HTTP/1.0 requests may omit it. The parser does not enforce it
+// so that callers can decide (the WebSocket handshake reports it as its own
+// refusal reason).
+bool has_valid_host(const HttpRequest& request);
+
 // Percent-decodes a query component ('+' as space); used for query and cookies.
 std::string url_decode(std::string_view s);
 // Looks up one key of a query string ("a=1&b=2"), decoded; empty when absent.

@@ -506,3 +506,17 @@ TEST_CASE("http: query_param") {
     CHECK(wsd::core::query_param(c.query, c.key) == c.value);
   }
 }
+
+TEST_CASE("has_valid_host: exactly one Host in HTTP/1.1, optional in HTTP/1.0") {
+  using wsd::core::HttpRequest;
+  HttpRequest r;
+  r.version_minor = 1;
+  CHECK_FALSE(wsd::core::has_valid_host(r));
+  r.headers.push_back({"HOST", "a"});
+  CHECK(wsd::core::has_valid_host(r));
+  r.headers.push_back({"host", "b"});
+  CHECK_FALSE(wsd::core::has_valid_host(r));
+  HttpRequest old;
+  old.version_minor = 0;
+  CHECK(wsd::core::has_valid_host(old));
+}
