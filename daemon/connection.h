@@ -33,6 +33,7 @@ struct PendingRequest {
   core::HandshakeResult handshake;    // BeforeHandshake: the built-in answer to complete
   std::string encoded_request;        // for the open event that follows
   bool keep_alive = true;
+  bool head = false;                  // a HEAD request: its answer carries no body
   std::string leftover;               // bytes that arrived after the request
 };
 

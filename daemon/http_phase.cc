@@ -43,6 +43,10 @@ PeerInfo Reactor::peer_info(const Connection& c) const {
 // A complete request: route it, then handshake or hand it to a plugin.
 void Reactor::on_http_request(Connection& c, std::string_view leftover) {
   const core::HttpRequest& req = c.http->request();
+  if (!core::has_valid_host(req)) {
+    answer_http(c, 400, "missing or repeated Host");
+    return;
+  }
   int plugin = routes_.route(req.path);
   if (plugin == kNoPlugin) {
     answer_http(c, 404, "no plugin serves this path");
@@ -61,6 +65,7 @@ void Reactor::on_http_request(Connection& c, std::string_view leftover) {
   auto p = std::make_unique<PendingRequest>();
   p->kind = PendingRequest::Kind::Request;
   p->keep_alive = req.keep_alive;
+  p->head = req.method == "HEAD";
   p->leftover.assign(leftover);
   scratch_.clear();
   encode_request(req, peer_info(c), scratch_);
@@ -178,13 +183,20 @@ void Reactor::on_worker_answer(Connection& c, std::string_view payload) {
       return;
     case PendingRequest::Kind::Request: {
       bool keep = p->keep_alive && a.keep_alive;
-      queue_output(c, core::serialize_http_response(a.status ? a.status : 200, a.headers, a.body, keep));
+      std::string response = core::serialize_http_response(a.status ? a.status : 200, a.headers, a.body, keep);
+      // HEAD: the same head (Content-Length included) without the body (RFC 9110 §9.3.2);
+      // a body would be read as the start of the next response.
+      if (p->head) response.resize(response.size() - a.body.size());
+      queue_output(c, response);
       if (!keep) {
         finish(c);
         return;
       }
       c.phase = Phase::Http;
       c.http->reset();
+      // The next request gets its own handshake_timeout: counted from accept,
+      // a busy keep-alive connection would be cut off in mid-use.
+      c.deadline = now() + settings_.handshake_timeout;
       if (!p->leftover.empty()) feed(c, reinterpret_cast<uint8_t*>(p->leftover.data()), p->leftover.size());
       return;
     }

@@ -148,6 +148,16 @@ int Master::run() {
       worker_ends[w][r] = sv[1];
     }
   }
+  // Signals are caught from before the first worker exists: a worker that
+  // fails to load its plugins can exit before the reactors are up, and a
+  // SIGCHLD arriving with no handler is discarded (the master would then
+  // wait for its hello forever).
+  base_ = event_base_new();
+  for (int sig : {SIGTERM, SIGINT, SIGCHLD, SIGHUP, SIGUSR1}) {
+    struct event* e = evsignal_new(base_, sig, &Master::on_signal, this);
+    event_add(e, nullptr);
+    signal_events_.push_back(e);
+  }
   for (int w = 0; w < nw; ++w) {
     if (!spawn_worker(w, worker_ends[w])) return 1;
     for (int fd : worker_ends[w]) close(fd);
@@ -157,12 +167,6 @@ int Master::run() {
     reactors_.back()->start();
   }
 
-  base_ = event_base_new();
-  for (int sig : {SIGTERM, SIGINT, SIGCHLD, SIGHUP, SIGUSR1}) {
-    struct event* e = evsignal_new(base_, sig, &Master::on_signal, this);
-    event_add(e, nullptr);
-    signal_events_.push_back(e);
-  }
   for (ListenSocket& l : listeners_) l.ev = event_new(base_, l.fd, EV_READ | EV_PERSIST, &Master::on_accept, this);
   // Accepting starts once every worker has loaded its plugins and said hello.
   startup_ev_ = event_new(base_, -1, EV_PERSIST, &Master::on_startup_poll, this);

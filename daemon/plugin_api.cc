@@ -25,7 +25,7 @@ bool valid_push_opcode(int op) {
 // Checks a push against the session table: no round trip to the master.
 int check_target(Worker& w, wsd_conn_t conn, size_t len) {
   if (len > w.settings().package_max_length) return WSD_ERR_TOO_BIG;
-  uint8_t status = w.sessions().status(conn);
+  uint8_t status = w.websocket_status(conn);
   if (status == 0xFF || status == WSD_STATUS_CLOSING) return WSD_ERR_NO_CONNECTION;
   if (status != WSD_STATUS_ACTIVE) return WSD_ERR_NOT_WEBSOCKET;
   if (w.sessions().output(conn) + len > w.settings().buffer_output_size) return WSD_ERR_BUFFER_FULL;
@@ -48,7 +48,7 @@ int api_disconnect(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* reason, 
   if (reason_len > 125 || (reason_len && !core::is_valid_utf8(reinterpret_cast<const uint8_t*>(reason), reason_len)))
     return WSD_ERR_INVALID;
   Worker& w = *ctx->worker;
-  uint8_t status = w.sessions().status(conn);
+  uint8_t status = w.websocket_status(conn);
   if (status == 0xFF || status == WSD_STATUS_CLOSING) return WSD_ERR_NO_CONNECTION;
   if (status != WSD_STATUS_ACTIVE) return WSD_ERR_NOT_WEBSOCKET;
   return w.send_to_reactor(conn, ipc::MessageType::CloseConnection, static_cast<uint16_t>(code),
@@ -76,7 +76,7 @@ int api_close(wsd_ctx* ctx, wsd_conn_t conn) {
 int api_exist(wsd_ctx* ctx, wsd_conn_t conn) { return ctx->worker->sessions().exists(conn) ? 1 : 0; }
 
 int api_is_established(wsd_ctx* ctx, wsd_conn_t conn) {
-  return ctx->worker->sessions().status(conn) == WSD_STATUS_ACTIVE ? 1 : 0;
+  return ctx->worker->websocket_status(conn) == WSD_STATUS_ACTIVE ? 1 : 0;
 }
 
 int api_get_client_info(wsd_ctx* ctx, wsd_conn_t conn, wsd_client_info* out) {
@@ -144,7 +144,8 @@ void api_log(wsd_ctx* ctx, int level, const char* fmt, ...) {
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   auto lvl = static_cast<spdlog::level::level_enum>(std::clamp(level, 0, 5));
-  spdlog::log(lvl, "[worker {}] [{}] {}", ctx->worker->id(), ctx->config->name, buf);
+  // The logger's pattern already names the worker.
+  spdlog::log(lvl, "[{}] {}", ctx->config->name, buf);
 }
 
 int api_worker_id(wsd_ctx* ctx) { return ctx->worker->id(); }

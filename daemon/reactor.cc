@@ -1,6 +1,7 @@
 #include "daemon/reactor.h"
 
 #include <spdlog/spdlog.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,17 +89,28 @@ void Reactor::run() {
     event_base_loop(base_, EVLOOP_ONCE);
     after_iteration();
     if (stopping_ && connections_.empty()) break;
-    if (stopping_ && now() > stop_deadline_) break;
+    if (stopping_ && now() > stop_deadline_) {
+      // Whoever is left is cut off, through destroy() so that the plugin
+      // still gets each close event; after_iteration() queues and frees them.
+      for (Connection* c : std::vector<Connection*>(connections_)) destroy(*c);
+      after_iteration();
+      break;
+    }
   }
-  // The last close events must reach the workers before the channels close.
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    bool pending = false;
+  flush_channels_before_exit();
+}
+
+// The last close events must reach the workers before the channels close:
+// wait (bounded) for each channel to take what is queued.
+void Reactor::flush_channels_before_exit() {
+  for (int round = 0; round < 20; ++round) {
+    std::vector<pollfd> waiting;
     for (WorkerLink& w : workers_) {
       if (w.alive && w.channel->pending() > 0 && w.channel->flush() == ipc::Channel::IoResult::WouldBlock)
-        pending = true;
+        waiting.push_back({w.channel->fd(), POLLOUT, 0});
     }
-    if (!pending) break;
-    usleep(10 * 1000);
+    if (waiting.empty()) return;
+    poll(waiting.data(), waiting.size(), 100);
   }
 }
 

@@ -64,6 +64,7 @@ class Reactor : private core::MessageSink {
 
   void run();
   void after_iteration();
+  void flush_channels_before_exit();
   void take_inbox();
   void open_connection(const Accepted& a);
 

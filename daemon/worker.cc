@@ -41,12 +41,12 @@ int Worker::run() {
   signal(SIGPIPE, SIG_IGN);
   std::string error;
   if (!load_plugins(config_.plugins, plugin_api(), this, plugins_, error)) {
-    spdlog::critical("[worker {}] plugin refused: {}", id_, error);
+    spdlog::critical("plugin refused: {}", error);
     return 3;
   }
   for (auto& p : plugins_) {
     if (p->ctx.plugin->on_worker_start && p->ctx.plugin->on_worker_start(&p->ctx) != 0) {
-      spdlog::critical("[worker {}] plugin {} failed its worker start", id_, p->ctx.config->name);
+      spdlog::critical("plugin {} failed its worker start", p->ctx.config->name);
       return 3;
     }
   }
@@ -105,6 +105,7 @@ void Worker::handle(int r, const ipc::MessageHeader& h, std::string_view payload
       if (p->on_open && decode_request(payload, h.conn, request_view_)) p->on_open(&ctx, &request_view_.req);
       break;
     case ipc::MessageType::Close: {
+      accepted_handshakes_.erase(h.conn);
       if (!p->on_close) break;
       wsd_close_info info{};
       info.conn = h.conn;
@@ -115,6 +116,7 @@ void Worker::handle(int r, const ipc::MessageHeader& h, std::string_view payload
       break;
     }
     case ipc::MessageType::Disconnect:
+      accepted_handshakes_.erase(h.conn);
       if (p->on_disconnect) p->on_disconnect(&ctx, h.conn);
       break;
     case ipc::MessageType::Request:
@@ -123,7 +125,7 @@ void Worker::handle(int r, const ipc::MessageHeader& h, std::string_view payload
       answer(r, ctx, h.type, h, payload);
       break;
     default:
-      spdlog::warn("[worker {}] unexpected message type {}", id_, static_cast<int>(h.type));
+      spdlog::warn("unexpected message type {}", static_cast<int>(h.type));
       break;
   }
 }
@@ -157,6 +159,7 @@ void Worker::answer(int r, wsd_ctx& ctx, ipc::MessageType type, const ipc::Messa
       p->on_request(&ctx, req, &resp);
     } else if (type == ipc::MessageType::Handshake && p->on_handshake) {
       p->on_handshake(&ctx, req, &resp);
+      if (resp.answer.status == 101 && resp.answer.ended) accepted_handshakes_.insert(h.conn);
     } else if (type == ipc::MessageType::BeforeHandshake && p->on_before_handshake_response) {
       p->on_before_handshake_response(&ctx, req, &resp);
     }
@@ -164,6 +167,16 @@ void Worker::answer(int r, wsd_ctx& ctx, ipc::MessageType type, const ipc::Messa
   std::string encoded;
   encode_answer(resp.answer, encoded);
   links_[r].channel->append(ipc::MessageType::Response, h.conn, 0, 0, encoded);
+}
+
+uint8_t Worker::websocket_status(uint64_t conn) {
+  uint8_t status = sessions_.status(conn);
+  if (accepted_handshakes_.empty()) return status;
+  auto it = accepted_handshakes_.find(conn);
+  if (it == accepted_handshakes_.end()) return status;
+  if (status == WSD_STATUS_HANDSHAKE) return WSD_STATUS_ACTIVE;
+  accepted_handshakes_.erase(it);  // the reactor has caught up (or the connection is gone)
+  return status;
 }
 
 int Worker::send_to_reactor(uint64_t conn, ipc::MessageType type, uint16_t aux, std::string_view payload,

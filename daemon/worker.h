@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.h"
@@ -38,6 +39,11 @@ class Worker {
   int worker_num() const { return settings_.worker_num; }
   const Settings& settings() const { return settings_; }
   SessionTable& sessions() { return sessions_; }
+  // The connection's WSD_STATUS_* as this worker's plugins must see it: a
+  // custom handshake this worker accepted counts as established at once,
+  // although the reactor has not read the 101 yet (see accepted_handshakes_).
+  // 0xFF when the connection does not exist.
+  uint8_t websocket_status(uint64_t conn);
   int send_to_reactor(uint64_t conn, ipc::MessageType type, uint16_t aux, std::string_view payload,
                       std::string_view payload2 = {});
   int defer(wsd_ctx* ctx, wsd_defer_fn fn, void* arg);
@@ -91,6 +97,13 @@ class Worker {
   std::deque<Deferred> deferred_;
   std::map<uint64_t, std::unique_ptr<Timer>> timers_;
   uint64_t next_timer_id_ = 1;
+  // Connections whose custom handshake a plugin here answered with 101 and
+  // that the session table still shows in the handshake: the manual's
+  // onHandShake defers its "open" push, which must not fail with
+  // NOT_WEBSOCKET. The 101 and later commands travel on the same channel, so
+  // the reactor sees them in order. Entries go on the close or disconnect
+  // event, or once the table shows another status.
+  std::unordered_set<uint64_t> accepted_handshakes_;
   RequestView request_view_;
 };
 

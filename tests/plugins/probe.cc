@@ -16,6 +16,11 @@
 //   defer                  -> "deferred" (after the reply "deferring")
 //   config <key>           -> "config <value>"
 //   pushcompress <text>    -> push text with WSD_FLAG_COMPRESS; reply "push <rc>"
+//
+// Built a second time as probe_hs.so (PROBE_CUSTOM_HANDSHAKE) with a custom
+// handshake handler: it records "handshake <id>", refuses with the status in
+// the query's `refuse` parameter, else answers 101 itself and defers the push
+// "welcome <id>" (open does not run after a custom handshake).
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -23,6 +28,11 @@
 #include <string>
 
 #include "wsd/plugin.hpp"
+
+#ifdef PROBE_CUSTOM_HANDSHAKE
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#endif
 
 namespace {
 
@@ -65,6 +75,31 @@ struct Probe {
   }
 
   void on_disconnect(wsd::Server& s, wsd_conn_t conn) { record(s, "disconnect " + std::to_string(conn)); }
+
+#ifdef PROBE_CUSTOM_HANDSHAKE
+  void on_handshake(wsd::Server& s, const wsd::Request& req, wsd::Response& resp) {
+    record(s, "handshake " + std::to_string(req.conn()) + " path=" + std::string(req.path()));
+    if (auto refuse = req.query("refuse")) {
+      resp.status(std::atoi(refuse->c_str())).header("X-Refused", "yes").end("refused");
+      return;
+    }
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    std::string key = std::string(req.header("Sec-WebSocket-Key")) + guid;
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+    char accept[29];
+    EVP_EncodeBlock(reinterpret_cast<unsigned char*>(accept), digest, SHA_DIGEST_LENGTH);
+    resp.status(101)
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Accept", accept)
+        .header("X-Custom", "1")
+        .end();
+    wsd_conn_t conn = req.conn();
+    wsd::Server srv = s;
+    s.defer([srv, conn]() mutable { srv.push(conn, "welcome " + std::to_string(conn)); });
+  }
+#endif
 
   void on_message(wsd::Server& s, const wsd::Frame& f) {
     if (f.opcode == wsd::kClose) {
@@ -174,4 +209,8 @@ struct Probe {
 
 }  // namespace
 
+#ifdef PROBE_CUSTOM_HANDSHAKE
+WSD_PLUGIN(Probe, "probe_hs")
+#else
 WSD_PLUGIN(Probe, "probe")
+#endif

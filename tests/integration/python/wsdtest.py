@@ -3,6 +3,7 @@
 Every wait is bounded; servers listen on 127.0.0.1 with an ephemeral port
 (the port is read from wsd's "listening on" log line).
 """
+import asyncio
 import os
 import re
 import shutil
@@ -32,9 +33,51 @@ def probe_config(extra=""):
     )
 
 
+def plugin_config(*plugins, extra=""):
+    """A config with the given plugins: (name, file, paths, default) tuples."""
+    text = f'plugin_dir: ["{PLUGIN_DIR}"]\nplugins:\n'
+    for name, file, paths, default in plugins:
+        text += (f"  - name: {name}\n    file: {file}\n"
+                 f"    paths: [{', '.join(repr(p) for p in paths)}]\n"
+                 f"    default: {'true' if default else 'false'}\n")
+    return text + extra
+
+
+async def recv(ws, timeout=5.0):
+    """ws.recv() bounded by a timeout."""
+    return await asyncio.wait_for(ws.recv(), timeout)
+
+
+async def closed_by_server(ws, timeout=5.0):
+    """Reads until the connection ends; returns the ConnectionClosed raised.
+    Fails when a message arrives instead or nothing happens within timeout."""
+    import websockets
+    try:
+        msg = await asyncio.wait_for(ws.recv(), timeout)
+    except websockets.exceptions.ConnectionClosed as e:
+        return e
+    raise AssertionError(f"expected the connection to close, got a message: {msg!r:.200}")
+
+
+async def send_then_closed(ws, message, timeout=5.0):
+    """Sends a message the server is expected to refuse by closing; returns
+    the ConnectionClosed (the close may already interrupt the send)."""
+    import websockets
+    try:
+        await asyncio.wait_for(ws.send(message), timeout)
+    except websockets.exceptions.ConnectionClosed as e:
+        return e
+    return await closed_by_server(ws, timeout)
+
+
 class Server:
-    def __init__(self, yaml_body, args=(), start_timeout=10.0):
+    def __init__(self, yaml_body, args=(), start_timeout=10.0, files=None):
+        """files: {name: bytes} written into the server's folder first (the
+        config's folder, so relative paths in yaml_body find them)."""
         self.dir = tempfile.mkdtemp(prefix="wsd-py-")
+        for name, data in (files or {}).items():
+            with open(os.path.join(self.dir, name), "wb") as f:
+                f.write(data)
         self.events_file = os.path.join(self.dir, "events.log")
         text = "host: 127.0.0.1\nport: 0\nlog_level: debug\n" + yaml_body
         text = text.replace("EVENTS_FILE", self.events_file)
@@ -50,8 +93,8 @@ class Server:
         while time.monotonic() < deadline:
             log = self.log()
             if "wsd ready" in log:
-                m = re.search(r"listening on [^ ]*:(\d+)", log)
-                self.port = int(m.group(1))
+                self.ports = [int(p) for p in re.findall(r"listening on [^ ]*:(\d+)", log)]
+                self.port = self.ports[0]   # the first listener (host/port)
                 return
             if self.proc.poll() is not None:
                 raise RuntimeError("wsd exited at start:\n" + log)
@@ -80,6 +123,24 @@ class Server:
                 return found
             time.sleep(0.01)
 
+    async def await_events(self, needle, count=1, timeout=5.0):
+        """wait_events without blocking the event loop (the client keeps
+        answering pings and close frames meanwhile)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for e in self.events() if needle in e]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.01)
+
+    async def await_exit(self, timeout=10.0):
+        """Waits (without blocking the loop) until wsd exits; returns its
+        status, or None when it is still running after timeout."""
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return self.proc.poll()
+
     def stop(self, timeout=10.0):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -98,3 +159,13 @@ class Server:
         self.stop()
         if not os.environ.get("WSD_KEEP_TEST_DIRS"):
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def pending(reason):
+    """Marks a test of a feature that is not built yet (reason names the
+    issue): run_all reports it as skipped instead of running it. Remove the
+    mark in the change that builds the feature."""
+    def mark(fn):
+        fn.wsd_pending = reason
+        return fn
+    return mark

@@ -81,6 +81,13 @@ bool WsClient::connect(uint16_t port, const std::string& host) {
   return true;
 }
 
+uint16_t WsClient::local_port() const {
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+  return ntohs(addr.sin_port);
+}
+
 bool WsClient::fill() {
   if (eof_ || fd_ < 0) return false;
   pollfd p{fd_, POLLIN, 0};
@@ -130,13 +137,14 @@ HttpReply parse_head(const std::string& head) {
 }
 }  // namespace
 
-HttpReply WsClient::handshake(const std::string& path, const std::vector<std::string>& extra, bool offer_deflate) {
+HttpReply WsClient::handshake(const std::string& path, const std::vector<std::string>& extra, bool offer_deflate,
+                              const std::string& pipelined) {
   std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
   if (offer_deflate) req += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
   for (const std::string& h : extra) req += h + "\r\n";
   req += "\r\n";
-  if (!send_raw(req)) return {};
+  if (!send_raw(req + pipelined)) return {};
   std::string rest;
   std::string head = read_http_head(rest);
   HttpReply r = parse_head(head);
@@ -178,6 +186,10 @@ bool WsClient::send_raw(const std::string& bytes) {
 }
 
 bool WsClient::send_frame(uint8_t opcode, const std::string& payload, bool fin, bool masked, bool rsv1) {
+  return send_raw(frame_bytes(opcode, payload, fin, masked, rsv1));
+}
+
+std::string WsClient::frame_bytes(uint8_t opcode, const std::string& payload, bool fin, bool masked, bool rsv1) {
   static std::mt19937 rng(12345);
   uint8_t key[4];
   for (uint8_t& k : key) k = static_cast<uint8_t>(rng());
@@ -186,7 +198,7 @@ bool WsClient::send_frame(uint8_t opcode, const std::string& payload, bool fin, 
   std::string frame(reinterpret_cast<char*>(header), n);
   std::string body = payload;
   if (masked) core::apply_mask(reinterpret_cast<uint8_t*>(body.data()), body.size(), key, 0);
-  return send_raw(frame + body);
+  return frame + body;
 }
 
 bool WsClient::send_compressed(uint8_t opcode, const std::string& payload) {
@@ -242,6 +254,7 @@ HttpReply WsClient::http(const std::string& request_text) {
   inbuf_ = rest;
   auto cl = r.headers.find("content-length");
   size_t want = cl == r.headers.end() ? 0 : std::stoul(cl->second);
+  if (request_text.rfind("HEAD ", 0) == 0) want = 0;   // a HEAD answer has no body
   while (inbuf_.size() < want && fill()) {}
   r.body = inbuf_.substr(0, std::min(want, inbuf_.size()));
   inbuf_.erase(0, std::min(want, inbuf_.size()));

@@ -40,8 +40,10 @@ class WsClient {
   // Sends an upgrade request for `path` with extra header lines
   // ("Sec-WebSocket-Protocol: chat"); returns the server's HTTP answer.
   // Status 101 switches the client to frames.
+  // `pipelined` bytes (e.g. frame_bytes()) leave in the same write as the
+  // request, before the server's answer.
   HttpReply handshake(const std::string& path = "/", const std::vector<std::string>& extra_headers = {},
-                      bool offer_deflate = false);
+                      bool offer_deflate = false, const std::string& pipelined = {});
   // connect + handshake; true on 101.
   bool open(uint16_t port, const std::string& path = "/", const std::vector<std::string>& extra_headers = {},
             bool offer_deflate = false);
@@ -51,6 +53,9 @@ class WsClient {
   // One frame, masked with a random key (unless masked = false).
   bool send_frame(uint8_t opcode, const std::string& payload, bool fin = true, bool masked = true,
                   bool rsv1 = false);
+  // The bytes of one client frame, masked with a random key (unless masked = false).
+  static std::string frame_bytes(uint8_t opcode, const std::string& payload, bool fin = true, bool masked = true,
+                                 bool rsv1 = false);
   bool send_text(const std::string& s) { return send_frame(1, s); }
   bool send_binary(const std::string& s) { return send_frame(2, s); }
   // A compressed message (needs a negotiated deflate).
@@ -62,8 +67,15 @@ class WsClient {
   // Reads until EOF (bounded); true if the server closed the TCP connection.
   bool wait_eof();
 
-  // A plain HTTP/1.1 request on this connection.
+  // A plain HTTP/1.1 request on this connection (the answer's body is read
+  // by its Content-Length, except when the request text starts with HEAD).
+  // An empty request text reads the next answer.
   HttpReply http(const std::string& request_text);
+
+  // The timeout of every later wait (e.g. short, to check that nothing comes).
+  void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+  // This end's local port (getsockname), 0 if not connected.
+  uint16_t local_port() const;
 
   const std::optional<core::DeflateParams>& deflate() const { return deflate_; }
   int fd() const { return fd_; }

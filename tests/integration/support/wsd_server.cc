@@ -66,8 +66,10 @@ WsdServer::WsdServer(ServerOptions options) {
   while (std::chrono::steady_clock::now() < deadline) {
     std::string text = log();
     if (text.find("wsd ready") != std::string::npos) {
-      std::smatch m;
-      if (std::regex_search(text, m, listening)) port_ = static_cast<uint16_t>(std::stoi(m[1]));
+      // One "listening on" line per listener, in config order.
+      for (auto it = std::sregex_iterator(text.begin(), text.end(), listening); it != std::sregex_iterator(); ++it)
+        ports_.push_back(static_cast<uint16_t>(std::stoi((*it)[1])));
+      if (!ports_.empty()) port_ = ports_.front();
       return;
     }
     int status;

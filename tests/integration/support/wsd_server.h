@@ -11,8 +11,8 @@
 namespace wsd::test {
 
 struct ServerOptions {
-  std::string yaml;                       // the config body (without host/port; added)
-  std::vector<std::string> extra_args;    // e.g. {"--set", "worker_num=3"}
+  std::string yaml{};                     // the config body (without host/port; added)
+  std::vector<std::string> extra_args{};  // e.g. {"--set", "worker_num=3"}
   std::chrono::milliseconds start_timeout{10000};
   bool expect_start = true;               // false: the test expects a refusal
 };
@@ -28,6 +28,8 @@ class WsdServer {
 
   bool started() const { return port_ != 0; }
   uint16_t port() const { return port_; }
+  // Every listener's bound port, in config order (ports()[0] == port()).
+  const std::vector<uint16_t>& ports() const { return ports_; }
   pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }   // a temp folder for this server
   std::string events_file() const { return dir_ + "/events.log"; }
@@ -48,6 +50,7 @@ class WsdServer {
   std::string dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  std::vector<uint16_t> ports_;
   int exit_status_ = -1;
   bool exited_ = false;
 };

@@ -1,0 +1,103 @@
+"""Per-connection and server limits seen from a client: buffer_output_size,
+max_connection, handshake_timeout and the heartbeat."""
+import asyncio
+import socket
+import time
+
+import websockets
+
+from wsdtest import pending, Server, closed_by_server, probe_config, recv
+
+
+async def conn_id(ws):
+    await ws.send("whoami")
+    return (await recv(ws)).split()[1]
+
+
+async def test_buffer_output_size_push_fails_connection_stays():
+    # A client that does not read: pushes to it fill its output buffer until
+    # push() says "buffer full" (-4); nothing is sent for the refused push and
+    # the connection stays open.
+    with Server(probe_config("buffer_output_size: 64K\nworker_num: 1\n")) as s:
+        async with websockets.connect(s.url("/"), compression=None, max_size=None) as slow, \
+                websockets.connect(s.url("/"), compression=None) as pusher:
+            slow_id = await conn_id(slow)
+            slow.transport.pause_reading()
+            rc = None
+            sent = 0
+            for _ in range(2000):                # at most 60 MB before giving up
+                await pusher.send(f"pushbin {slow_id} 30000")
+                rc = await recv(pusher)
+                if rc != "push 0":
+                    break
+                sent += 1
+            assert rc == "push -4", f"after {sent} pushes of 30000 bytes: {rc!r}"
+            # a push larger than buffer_output_size alone always fails
+            await pusher.send(f"pushbin {slow_id} 70000")
+            assert await recv(pusher) == "push -4"
+            slow.transport.resume_reading()
+            for i in range(sent):
+                got = await recv(slow, 10)
+                assert got == b"x" * 30000, (i, len(got))
+            # the refused pushes left nothing behind, and the connection works
+            await slow.send("still open")
+            assert await recv(slow) == "still open"
+
+
+@pending("issue 5: limits and heartbeats")
+async def test_max_connection():
+    with Server(probe_config("max_connection: 2\n")) as s:
+        async with websockets.connect(s.url("/")) as a, websockets.connect(s.url("/")) as b:
+            try:
+                async with websockets.connect(s.url("/"), open_timeout=3):
+                    raise AssertionError("a third connection was accepted with max_connection 2")
+            except (websockets.exceptions.InvalidHandshake, websockets.exceptions.InvalidMessage,
+                    ConnectionError, EOFError, OSError) as e:
+                assert not isinstance(e, asyncio.TimeoutError), "the third connection hung"
+            for ws in (a, b):
+                await ws.send("unaffected")
+                assert await recv(ws) == "unaffected"
+        # configuration.md: "closed right after accept (logged as a warning)"
+        assert [l for l in s.log().splitlines() if " warning " in l and "refus" in l], s.log()
+        # once the first two are gone, a new one is accepted again
+        await asyncio.sleep(0.2)
+        async with websockets.connect(s.url("/"), open_timeout=3) as c:
+            await c.send("again")
+            assert await recv(c) == "again"
+
+
+def test_handshake_timeout_drops_silent_connection():
+    with Server(probe_config("handshake_timeout: 300ms\n")) as s:
+        with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
+            start = time.monotonic()
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")     # never finished
+            data = sock.recv(4096)
+            elapsed = time.monotonic() - start
+            assert data == b"", f"expected the connection dropped without a response, got {data!r}"
+            assert 0.2 < elapsed < 3, f"dropped after {elapsed:.2f}s with handshake_timeout 300ms"
+
+
+@pending("issue 5: limits and heartbeats")
+async def test_heartbeat_closes_idle_connection():
+    extra = "heartbeat_check_interval: 100ms\nheartbeat_idle_time: 300ms\n"
+    with Server(probe_config(extra)) as s:
+        async with websockets.connect(s.url("/"), ping_interval=None) as idle, \
+                websockets.connect(s.url("/"), ping_interval=None) as busy:
+            idle_id = await conn_id(idle)
+            busy_id = await conn_id(busy)
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            closed = asyncio.ensure_future(closed_by_server(idle, 3))
+            # the busy client pings (and nothing else): a ping counts as traffic
+            while not closed.done() and loop.time() - start < 3:
+                pong = await busy.ping()
+                await asyncio.wait_for(pong, 2)
+                await asyncio.sleep(0.05)
+            await closed
+            elapsed = loop.time() - start
+            assert 0.25 < elapsed < 2, f"idle connection closed after {elapsed:.2f}s"
+            await busy.send("alive")
+            assert await recv(busy) == "alive"
+        found = await s.await_events(f"close {idle_id} ")
+        assert len(found) == 1, s.events()
+        assert not [e for e in s.events() if e.startswith(f"close {busy_id} ") and "by_server=1" in e]

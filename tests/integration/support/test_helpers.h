@@ -1,0 +1,117 @@
+// Small helpers shared by the integration tests: talking to the probe
+// plugin and counting its event lines. Header-only; every wait is bounded.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ws_client.h"
+#include "wsd_server.h"
+
+namespace wsd::test {
+
+// What a Received is, for failure messages.
+inline std::string describe(const Received& r) {
+  switch (r.kind) {
+    case Received::Message: return "message(op " + std::to_string(r.opcode) + ") \"" + r.data.substr(0, 80) + "\"";
+    case Received::Ping: return "ping \"" + r.data + "\"";
+    case Received::Pong: return "pong \"" + r.data + "\"";
+    case Received::Close: return "close " + std::to_string(r.code) + " \"" + r.reason + "\"";
+    case Received::Error: return "error " + std::to_string(r.code) + " (" + r.reason + ")";
+    case Received::Timeout: return "timeout";
+    case Received::Eof: return "eof";
+  }
+  return "?";
+}
+
+// The next message's text, or a description of what came instead.
+inline std::string receive_text(WsClient& c) {
+  Received r = c.receive();
+  if (r.kind == Received::Message) return r.data;
+  return "<" + describe(r) + ">";
+}
+
+// Sends a probe command and returns the reply.
+inline std::string ask(WsClient& c, const std::string& command) {
+  if (!c.send_text(command)) return "<send failed>";
+  return receive_text(c);
+}
+
+struct Whoami {
+  uint64_t id = 0;
+  int worker = -1;
+};
+
+// "whoami" -> "id <conn> worker <w>".
+inline Whoami whoami(WsClient& c) {
+  Whoami w;
+  std::istringstream in(ask(c, "whoami"));
+  std::string id_word, worker_word;
+  in >> id_word >> w.id >> worker_word >> w.worker;
+  if (id_word != "id" || worker_word != "worker") return {};
+  return w;
+}
+
+// Lines of the events file starting with `prefix` (e.g. "close 123 ").
+inline std::vector<std::string> event_lines(const WsdServer& server, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const std::string& l : server.events()) {
+    if (l.compare(0, prefix.size(), prefix) == 0) out.push_back(l);
+  }
+  return out;
+}
+
+// Waits (bounded) for at least one line starting with `prefix`, then a
+// further settle time, and returns all such lines: a duplicate event sent
+// late shows up in the count.
+inline std::vector<std::string> settled_events(const WsdServer& server, const std::string& prefix,
+                                               std::chrono::milliseconds timeout = std::chrono::milliseconds(5000),
+                                               std::chrono::milliseconds settle = std::chrono::milliseconds(200)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (event_lines(server, prefix).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(settle);
+  return event_lines(server, prefix);
+}
+
+// The close events of connection `id`, after they settled.
+inline std::vector<std::string> close_events(const WsdServer& server, uint64_t id) {
+  return settled_events(server, "close " + std::to_string(id) + " ");
+}
+
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Bytes of a given size that are valid UTF-8 (ASCII) and not all alike.
+inline std::string pattern(size_t n, bool binary = false) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = binary ? static_cast<char>((i * 131 + 7) & 0xFF) : static_cast<char>('a' + i % 26);
+  return s;
+}
+
+}  // namespace wsd::test
+
+namespace wsd::test {
+
+// One more entry for the plugins list of probe_config(): probe_config(extra)
+// appends `extra` right after the list, so entries placed first continue it.
+inline std::string plugin_entry(const std::string& name, const std::string& file, const std::string& path,
+                                bool with_events_file = false) {
+  std::string s = "  - name: " + name + "\n    file: " + file + "\n    paths: [\"" + path + "\"]\n";
+  if (with_events_file) s += "    config:\n      events_file: EVENTS_FILE\n";
+  return s;
+}
+
+// An upgrade request with a given key, as raw text.
+inline std::string upgrade_request(const std::string& path, const std::string& key,
+                                   const std::string& extra_headers = {}) {
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n" + extra_headers + "\r\n";
+}
+
+}  // namespace wsd::test
