@@ -1,0 +1,25 @@
+// CPU time and memory of a server, read from /proc: the given processes and
+// all their descendants (a master and its forked workers), summed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace wsd::loadgen {
+
+struct ProcSample {
+  uint64_t cpu_us = 0;    // utime + stime of every process (all its threads)
+  uint64_t rss_kb = 0;    // VmRSS summed (shared pages count once per process)
+  uint32_t processes = 0; // how many processes were found alive
+};
+
+// Scans /proc once to find the descendants of `roots` (by ppid in
+// /proc/PID/stat), then sums them. Roots that are gone are skipped.
+ProcSample sample_process_tree(const std::vector<pid_t>& roots);
+
+// CPU time (user + system) of this process, all threads, in microseconds.
+uint64_t self_cpu_us();
+
+}  // namespace wsd::loadgen
