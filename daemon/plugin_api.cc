@@ -32,7 +32,7 @@ int check_target(Worker& w, wsd_conn_t conn, size_t len) {
   return WSD_OK;
 }
 
-int api_push(wsd_ctx* ctx, wsd_conn_t conn, const void* data, size_t len, int opcode, int flags) {
+int api_push_impl(wsd_ctx* ctx, wsd_conn_t conn, const void* data, size_t len, int opcode, int flags) {
   if (!valid_push_opcode(opcode)) return WSD_ERR_INVALID;
   if (opcode >= WSD_OPCODE_CLOSE && len > 125) return WSD_ERR_INVALID;
   Worker& w = *ctx->worker;
@@ -43,7 +43,7 @@ int api_push(wsd_ctx* ctx, wsd_conn_t conn, const void* data, size_t len, int op
                            std::string_view(static_cast<const char*>(data), data ? len : 0));
 }
 
-int api_disconnect(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* reason, size_t reason_len) {
+int api_disconnect_impl(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* reason, size_t reason_len) {
   if (!core::is_valid_application_close_code(static_cast<uint16_t>(code)) || code > 4999) return WSD_ERR_INVALID;
   if (reason_len > 125 || (reason_len && !core::is_valid_utf8(reinterpret_cast<const uint8_t*>(reason), reason_len)))
     return WSD_ERR_INVALID;
@@ -55,23 +55,39 @@ int api_disconnect(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* reason, 
                            std::string_view(reason ? reason : "", reason_len));
 }
 
-int api_push_frame(wsd_ctx* ctx, wsd_conn_t conn, const wsd_frame* f) {
+int api_push_frame_impl(wsd_ctx* ctx, wsd_conn_t conn, const wsd_frame* f) {
   if (!f) return WSD_ERR_INVALID;
   if (f->opcode == WSD_OPCODE_CLOSE) {
     // The CloseFrame variant: code and reason, like disconnect but any valid wire code.
     uint16_t code = f->code ? f->code : static_cast<uint16_t>(WSD_CLOSE_NORMAL);
     if (!core::is_valid_wire_close_code(code) || f->reason.len > 123) return WSD_ERR_INVALID;
     std::string payload = core::close_payload(code, std::string_view(f->reason.data, f->reason.len));
-    return api_push(ctx, conn, payload.data(), payload.size(), WSD_OPCODE_CLOSE, WSD_FLAG_FIN);
+    return api_push_impl(ctx, conn, payload.data(), payload.size(), WSD_OPCODE_CLOSE, WSD_FLAG_FIN);
   }
-  return api_push(ctx, conn, f->data, f->len, f->opcode, f->flags ? static_cast<int>(f->flags) : static_cast<int>(WSD_FLAG_FIN));
+  return api_push_impl(ctx, conn, f->data, f->len, f->opcode, f->flags ? static_cast<int>(f->flags) : static_cast<int>(WSD_FLAG_FIN));
 }
 
-int api_close(wsd_ctx* ctx, wsd_conn_t conn) {
+int api_close_impl(wsd_ctx* ctx, wsd_conn_t conn) {
   Worker& w = *ctx->worker;
   if (!w.sessions().exists(conn)) return WSD_ERR_NO_CONNECTION;
   return w.send_to_reactor(conn, ipc::MessageType::CloseConnection, 0, {});
 }
+
+// The table's entries: each result is counted (failures are not logged).
+int api_push(wsd_ctx* ctx, wsd_conn_t conn, const void* data, size_t len, int opcode, int flags) {
+  int rc = ctx->worker->counters().count(api_push_impl(ctx, conn, data, len, opcode, flags));
+  if (rc == WSD_OK) ctx->worker->counters().pushes++;
+  return rc;
+}
+int api_push_frame(wsd_ctx* ctx, wsd_conn_t conn, const wsd_frame* f) {
+  int rc = ctx->worker->counters().count(api_push_frame_impl(ctx, conn, f));
+  if (rc == WSD_OK) ctx->worker->counters().pushes++;
+  return rc;
+}
+int api_disconnect(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* reason, size_t reason_len) {
+  return ctx->worker->counters().count(api_disconnect_impl(ctx, conn, code, reason, reason_len));
+}
+int api_close(wsd_ctx* ctx, wsd_conn_t conn) { return ctx->worker->counters().count(api_close_impl(ctx, conn)); }
 
 int api_exist(wsd_ctx* ctx, wsd_conn_t conn) { return ctx->worker->sessions().exists(conn) ? 1 : 0; }
 

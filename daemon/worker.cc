@@ -94,11 +94,13 @@ void Worker::read_link(int r) {
 // One event from a reactor: find the plugin and call it.
 void Worker::handle(int r, const ipc::MessageHeader& h, std::string_view payload) {
   links_[r].processed++;
+  counters_.events++;
   if (h.flags >= plugins_.size()) return;
   wsd_ctx& ctx = plugins_[h.flags]->ctx;
   const wsd_plugin* p = ctx.plugin;
   switch (h.type) {
     case ipc::MessageType::Message:
+      counters_.messages++;
       deliver_message(ctx, h, payload);
       break;
     case ipc::MessageType::Open:

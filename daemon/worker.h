@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/counters.h"
 #include "daemon/plugin_host.h"
 #include "daemon/request_codec.h"
 #include "daemon/session_table.h"
@@ -39,6 +40,7 @@ class Worker {
   int worker_num() const { return settings_.worker_num; }
   const Settings& settings() const { return settings_; }
   SessionTable& sessions() { return sessions_; }
+  WorkerCounters& counters() { return counters_; }
   // The connection's WSD_STATUS_* as this worker's plugins must see it: a
   // custom handshake this worker accepted counts as established at once,
   // although the reactor has not read the 101 yet (see accepted_handshakes_).
@@ -105,6 +107,7 @@ class Worker {
   // event, or once the table shows another status.
   std::unordered_set<uint64_t> accepted_handshakes_;
   RequestView request_view_;
+  WorkerCounters counters_;
 };
 
 // The function table handed to plugins (plugin_api.cc).
