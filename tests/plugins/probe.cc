@@ -15,6 +15,7 @@
 //   tick <ms> <n>          -> "tick <i>" n times, then clears the timer
 //   defer                  -> "deferred" (after the reply "deferring")
 //   config <key>           -> "config <value>"
+//   sleep <ms>             -> blocks this worker for ms (a worker falling behind), then "slept"
 //   pushcompress <text>    -> push text with WSD_FLAG_COMPRESS; reply "push <rc>"
 //
 // Built a second time as probe_hs.so (PROBE_CUSTOM_HANDSHAKE) with a custom
@@ -26,6 +27,8 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <chrono>
 
 #include "wsd/plugin.hpp"
 
@@ -196,6 +199,11 @@ struct Probe {
       wsd::Server srv = s;
       s.defer([srv, conn]() mutable { srv.push(conn, "deferred"); });
       s.push(f.conn, "deferring");
+    } else if (cmd == "sleep") {
+      int ms = 0;
+      in >> ms;
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      s.push(f.conn, "slept");
     } else if (cmd == "config") {
       std::string key;
       in >> key;
