@@ -24,9 +24,22 @@ enum class LogLevel { Trace, Debug, Info, Warning, Error, Critical, Off };
 struct Listener {
   std::string host = "127.0.0.1";
   uint16_t port = 9501;   // 0 = an ephemeral port (tests); the bound port is logged
-  // TLS (issue 4): both set = wss:// on this listener.
+  // TLS (issue 4): both set = wss:// on this listener. Paths are absolute.
   std::string ssl_cert_file;
   std::string ssl_key_file;
+  // Versions offered, each "TLSv1.2" or "TLSv1.3" (these spellings, no
+  // repeats, never empty).
+  std::vector<std::string> ssl_protocols = {"TLSv1.2", "TLSv1.3"};
+  std::string ssl_ciphers;            // OpenSSL cipher list (TLS 1.2); "" = OpenSSL's default
+  bool ssl_verify_peer = false;       // require a client certificate signed by...
+  std::string ssl_client_cert_file;   // ...these CA certificates (PEM); set when ssl_verify_peer
+  // Peers must start with a PROXY protocol v1/v2 header; only peers in
+  // trusted_proxies may connect (never empty when this is true).
+  bool proxy_protocol = false;
+  // Addresses / CIDRs ("10.0.0.0/8", "::1") whose PROXY headers and
+  // X-Forwarded-For / X-Real-IP are believed; each passes
+  // core::TrustedProxies::add. The listener's own list, else Config's.
+  std::vector<std::string> trusted_proxies;
   int line = 0;           // where it was defined, for messages
 };
 
@@ -51,6 +64,13 @@ struct Config {
 
   // Listeners: top-level host/port is the first, `listeners:` adds more.
   std::vector<Listener> listeners;
+  // The default of each listener's trusted_proxies (already copied into
+  // those that set none).
+  std::vector<std::string> trusted_proxies;
+
+  // The admin listener (GET /metrics), plain HTTP.
+  std::string admin_host = "127.0.0.1";
+  int admin_port = -1;              // -1 = off, 0 = ephemeral, else 1..65535
 
   // Plugins, in the order given; a request goes to the longest matching path prefix.
   std::vector<Plugin> plugins;
@@ -76,9 +96,15 @@ struct Config {
 
   // Limits and heartbeats (Swoole names; enforced by issue 5's work).
   uint64_t buffer_output_size = 2 * 1024 * 1024;  // pending output per connection
+  bool buffer_output_close = false;      // a push finding the buffer full also closes (1008)
   int max_connection = 100000;
+  int max_connection_per_ip = 0;         // 0..16777215; 0 = off (HTTP 503 above it)
+  double handshake_rate_per_ip = 0;      // handshakes per second per client IP; 0 = off (HTTP 429)
+  double max_message_rate = 0;           // messages per second per connection; 0 = off (close 1008)
   double heartbeat_check_interval = 0;   // seconds; 0 = off
   double heartbeat_idle_time = 0;        // seconds; 0 = 2 x check interval
+  int heartbeat_close_code = 1001;       // a valid wire close code (core::is_valid_wire_close_code)
+  bool heartbeat_ping = false;           // ping a connection idle for heartbeat_idle_time / 2
   double handshake_timeout = 10;         // seconds
   double shutdown_timeout = 5;           // seconds to wait for clients' closes on stop
 
@@ -89,6 +115,8 @@ struct Config {
   bool daemonize = false;
   std::string user;
   std::string group;
+  double worker_respawn_max_delay = 10;  // seconds, > 0: back-off cap for a crashing worker
+  double reload_timeout = 30;            // seconds, > 0: one worker's hand-over during a reload
 };
 
 }  // namespace wsd::config

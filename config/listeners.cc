@@ -1,9 +1,17 @@
-// Listeners: the top-level host/port (and TLS files) is the first; each
-// `listeners:` entry adds one.
+// Listeners: the top-level host/port (and the other listener keys) is the
+// first; each `listeners:` entry adds one.
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <filesystem>
+#include <string_view>
 
 #include "config/schema.h"
 #include "config/values.h"
+#include "core/forwarded.h"
 
 namespace wsd::config {
 
@@ -36,6 +44,78 @@ L tls_file(const char* name, std::string Listener::*field) {
           }};
 }
 
+L flag(const char* name, bool Listener::*field) {
+  return {name, [=](Context& ctx, const YAML::Node& v, const std::string& key, Listener& l) {
+            if (!read_bool(ctx, v, key, l.*field)) return;
+            note_line(ctx, v, l);
+          }};
+}
+
+constexpr std::array<std::string_view, 2> kProtocols = {"TLSv1.2", "TLSv1.3"};
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+// TLSv1.2 and/or TLSv1.3 (any case; stored in these spellings, repeats dropped).
+void read_protocols(Context& ctx, const YAML::Node& v, const std::string& key, Listener& l) {
+  std::vector<std::string> given;
+  if (!read_strings(ctx, v, key, given)) return;
+  note_line(ctx, v, l);
+  std::vector<std::string> out;
+  bool ok = true;
+  for (size_t i = 0; i < given.size(); ++i) {
+    const std::string_view* found = nullptr;
+    for (const std::string_view& p : kProtocols) {
+      if (iequals(given[i], p)) found = &p;
+    }
+    if (found) {
+      if (std::find(out.begin(), out.end(), *found) == out.end()) out.emplace_back(*found);
+      continue;
+    }
+    bool several = given[i].find_first_of(" ,:") != std::string::npos;
+    ctx.error(v.IsSequence() ? v[i] : v, v.IsSequence() ? item_key(key, i) : key,
+              "'" + given[i] + "' is not allowed (allowed: TLSv1.2, TLSv1.3" +
+                  (several ? "; several are written as a list: [TLSv1.2, TLSv1.3])" : ")"));
+    ok = false;
+  }
+  if (!ok) return;
+  if (out.empty()) {
+    ctx.error(v, key, "must name at least one of TLSv1.2, TLSv1.3");
+    return;
+  }
+  l.ssl_protocols = std::move(out);
+}
+
+// True if OpenSSL selects at least one cipher from `list` (what
+// SSL_CTX_set_cipher_list accepts).
+bool cipher_list_usable(const std::string& list) {
+  SSL_CTX* c = SSL_CTX_new(TLS_server_method());
+  if (c == nullptr) {
+    ERR_clear_error();
+    return true;  // cannot tell here; the daemon will
+  }
+  bool ok = SSL_CTX_set_cipher_list(c, list.c_str()) == 1;
+  SSL_CTX_free(c);
+  ERR_clear_error();
+  return ok;
+}
+
+void read_ciphers(Context& ctx, const YAML::Node& v, const std::string& key, Listener& l) {
+  std::string list;
+  if (!read_string(ctx, v, key, list)) return;
+  note_line(ctx, v, l);
+  if (!list.empty() && !cipher_list_usable(list)) {
+    ctx.error(v, key, "OpenSSL selects no cipher from '" + list + "' (try: openssl ciphers -v '" + list + "')");
+    return;
+  }
+  l.ssl_ciphers = list;
+}
+
 std::vector<L> build_keys() {
   return {
       {"host",
@@ -58,16 +138,52 @@ std::vector<L> build_keys() {
        }},
       tls_file("ssl_cert_file", &Listener::ssl_cert_file),
       tls_file("ssl_key_file", &Listener::ssl_key_file),
+      {"ssl_protocols", read_protocols},
+      {"ssl_ciphers", read_ciphers},
+      flag("ssl_verify_peer", &Listener::ssl_verify_peer),
+      tls_file("ssl_client_cert_file", &Listener::ssl_client_cert_file),
+      flag("proxy_protocol", &Listener::proxy_protocol),
+      {"trusted_proxies",
+       [](Context& ctx, const YAML::Node& v, const std::string& key, Listener& l) {
+         if (read_trusted_proxies(ctx, v, key, l.trusted_proxies)) note_line(ctx, v, l);
+       }},
   };
 }
 
-// Both TLS files or neither, looked up in `map` (the listener's map, or the
-// top level for the first listener).
-void check_tls(Context& ctx, const YAML::Node& map, std::string_view prefix, const Listener& l) {
-  if (l.ssl_cert_file.empty() == l.ssl_key_file.empty()) return;
-  const char* given = l.ssl_cert_file.empty() ? "ssl_key_file" : "ssl_cert_file";
-  const char* missing = l.ssl_cert_file.empty() ? "ssl_cert_file" : "ssl_key_file";
-  ctx.error(map[given], join_key(prefix, missing), std::string("must be set together with ") + given);
+// `name` is written in `map` with a value (not nothing, not ""). Checks
+// between keys look at what was written rather than at the fields, so that
+// a file refused for not existing is not also reported as missing.
+bool given(const YAML::Node& map, const char* name) {
+  const YAML::Node n = map[name];
+  return n && !n.IsNull() && !(n.IsScalar() && n.Scalar().empty());
+}
+
+// The checks between one listener's keys, looked up in `map` (the
+// listener's map, or the top level for the first listener). `proxies_known`:
+// its trusted_proxies were read without error.
+void check_listener(Context& ctx, const YAML::Node& map, std::string_view prefix, const Listener& l,
+                    bool proxies_known) {
+  // Both TLS files or neither.
+  bool cert = given(map, "ssl_cert_file");
+  bool key = given(map, "ssl_key_file");
+  if (cert != key) {
+    const char* set = cert ? "ssl_cert_file" : "ssl_key_file";
+    const char* missing = cert ? "ssl_key_file" : "ssl_cert_file";
+    ctx.error(map[set], join_key(prefix, missing), std::string("must be set together with ") + set);
+  }
+  if (l.ssl_verify_peer) {
+    if (!cert && !key) {
+      ctx.error(map["ssl_verify_peer"], join_key(prefix, "ssl_verify_peer"),
+                "needs TLS on this listener (ssl_cert_file and ssl_key_file)");
+    } else if (!given(map, "ssl_client_cert_file")) {
+      ctx.error(map["ssl_verify_peer"], join_key(prefix, "ssl_client_cert_file"),
+                "required when ssl_verify_peer is true (the CA certificates client certificates must be signed by)");
+    }
+  }
+  if (l.proxy_protocol && l.trusted_proxies.empty() && proxies_known) {
+    ctx.error(map["proxy_protocol"], join_key(prefix, "proxy_protocol"),
+              "needs a non-empty trusted_proxies: a PROXY header is only accepted from them");
+  }
 }
 
 // A port other than 0 may be bound once per host.
@@ -86,7 +202,7 @@ void read_extra(Context& ctx, const YAML::Node& entry, const std::string& key, D
   Listener l;
   l.line = ctx.line(entry);
   if (!entry.IsMap()) {
-    ctx.error(entry, key, "expected a map (host, port, ssl_cert_file, ssl_key_file), got " + describe(entry));
+    ctx.error(entry, key, "expected a map (host, port and the other listener options), got " + describe(entry));
     return;
   }
   size_t errors = ctx.error_count();
@@ -96,7 +212,9 @@ void read_extra(Context& ctx, const YAML::Node& entry, const std::string& key, D
     return;
   }
   if (ctx.error_count() > errors) return;  // don't compare half-read listeners
-  check_tls(ctx, entry, key, l);
+  bool own_proxies = static_cast<bool>(entry["trusted_proxies"]);
+  if (!own_proxies) l.trusted_proxies = draft.config.trusted_proxies;
+  check_listener(ctx, entry, key, l, own_proxies || !draft.trusted_proxies_invalid);
   check_unique(ctx, entry, key, draft.config.listeners, l);
   draft.config.listeners.push_back(l);
 }
@@ -108,16 +226,42 @@ const std::vector<Key<Listener>>& listener_keys() {
   return keys;
 }
 
+bool read_trusted_proxies(Context& ctx, const YAML::Node& v, const std::string& key, std::vector<std::string>& out) {
+  std::vector<std::string> list;
+  if (!read_strings(ctx, v, key, list)) return false;
+  core::TrustedProxies check;
+  bool ok = true;
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string error;
+    if (check.add(list[i], error)) continue;
+    // "trusted proxy \"x\": why" -> "why (got 'x')": the key names the entry.
+    std::string prefix = "trusted proxy \"" + list[i] + "\": ";
+    if (error.starts_with(prefix)) error = error.substr(prefix.size()) + " (got '" + list[i] + "')";
+    ctx.error(v.IsSequence() ? v[i] : v, v.IsSequence() ? item_key(key, i) : key, error);
+    ok = false;
+  }
+  if (ok) out = std::move(list);
+  return ok;
+}
+
 void read_listeners(Context& ctx, const YAML::Node& root, Draft& draft) {
-  check_tls(ctx, root, "", draft.first);
+  draft.first.trusted_proxies = draft.config.trusted_proxies;
+  check_listener(ctx, root, "", draft.first, !draft.trusted_proxies_invalid);
   draft.config.listeners = {draft.first};
   const YAML::Node& list = draft.listeners;
-  if (!list || list.IsNull()) return;
-  if (!list.IsSequence()) {
+  if (list && !list.IsNull() && !list.IsSequence()) {
     ctx.error(list, "listeners", "expected a list of listeners, got " + describe(list));
-    return;
+  } else if (list && list.IsSequence()) {
+    for (size_t i = 0; i < list.size(); ++i) read_extra(ctx, list[i], item_key("listeners", i), draft);
   }
-  for (size_t i = 0; i < list.size(); ++i) read_extra(ctx, list[i], item_key("listeners", i), draft);
+  // The admin listener's port, like a listener's, once per host.
+  const Config& c = draft.config;
+  if (c.admin_port > 0) {
+    Listener admin;
+    admin.host = c.admin_host;
+    admin.port = static_cast<uint16_t>(c.admin_port);
+    check_unique(ctx, root["admin_port"], "admin_port", c.listeners, admin);
+  }
 }
 
 }  // namespace wsd::config

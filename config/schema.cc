@@ -1,8 +1,10 @@
 // The table of top-level options: name, type, range, field.
 #include <cstdint>
+#include <cstring>
 
 #include "config/schema.h"
 #include "config/values.h"
+#include "core/close_code.h"
 
 namespace wsd::config {
 
@@ -35,6 +37,13 @@ K size(const char* name, uint64_t Config::*field, uint64_t lo, uint64_t hi = UIN
 K duration(const char* name, double Config::*field, bool positive = false) {
   return {name, [=](Context& ctx, const YAML::Node& v, const std::string& key, Draft& d) {
             read_duration(ctx, v, key, 0, positive, d.config.*field);
+          }};
+}
+
+// A plain number >= 0 (a rate per second).
+K rate(const char* name, double Config::*field) {
+  return {name, [=](Context& ctx, const YAML::Node& v, const std::string& key, Draft& d) {
+            read_number(ctx, v, key, 0, d.config.*field);
           }};
 }
 
@@ -82,6 +91,38 @@ K plugin_dir() {
           }};
 }
 
+K trusted_proxies() {
+  return {"trusted_proxies", [](Context& ctx, const YAML::Node& v, const std::string& key, Draft& d) {
+            if (!read_trusted_proxies(ctx, v, key, d.config.trusted_proxies)) d.trusted_proxies_invalid = true;
+          }};
+}
+
+K admin_host() {
+  return {"admin_host", [](Context& ctx, const YAML::Node& v, const std::string& key, Draft& d) {
+            std::string host;
+            if (!read_string(ctx, v, key, host)) return;
+            if (host.empty()) {
+              ctx.error(v, key, "must not be empty");
+            } else {
+              d.config.admin_host = host;
+            }
+          }};
+}
+
+// A code the server may send in a close frame to a conforming client.
+K close_code(const char* name, int Config::*field) {
+  return {name, [=](Context& ctx, const YAML::Node& v, const std::string& key, Draft& d) {
+            int64_t n = 0;
+            if (!read_int(ctx, v, key, INT64_MIN, INT64_MAX, n)) return;
+            if (n < 0 || n > 65535 || !core::is_valid_wire_close_code(static_cast<uint16_t>(n))) {
+              ctx.error(v, key, "must be a close code valid on the wire: 1000-1003, 1007-1014 or 3000-4999 (got " +
+                                    std::to_string(n) + ")");
+              return;
+            }
+            d.config.*field = static_cast<int>(n);
+          }};
+}
+
 // Lists read after the plain options (see Draft).
 K deferred(const char* name, YAML::Node Draft::*field) {
   return {name, [=](Context&, const YAML::Node& v, const std::string&, Draft& d) { (d.*field).reset(v); }};
@@ -95,6 +136,9 @@ std::vector<K> build_keys() {
       dispatch_mode(),
       count("max_request", &Config::max_request),
       deferred("listeners", &Draft::listeners),
+      trusted_proxies(),
+      admin_host(),
+      integer("admin_port", &Config::admin_port, -1, 65535),
       deferred("plugins", &Draft::plugins),
       plugin_dir(),
       text("websocket_subprotocol", &Config::websocket_subprotocol),
@@ -109,9 +153,15 @@ std::vector<K> build_keys() {
       size("http_max_header_size", &Config::http_max_header_size, 1024, uint64_t{1} << 20),
       integer("http_max_headers", &Config::http_max_headers, 1, 1000),
       size("buffer_output_size", &Config::buffer_output_size, 1024),
+      flag("buffer_output_close", &Config::buffer_output_close),
       integer("max_connection", &Config::max_connection, 1, 16777215),
+      integer("max_connection_per_ip", &Config::max_connection_per_ip, 0, 16777215),
+      rate("handshake_rate_per_ip", &Config::handshake_rate_per_ip),
+      rate("max_message_rate", &Config::max_message_rate),
       duration("heartbeat_check_interval", &Config::heartbeat_check_interval),
       duration("heartbeat_idle_time", &Config::heartbeat_idle_time),
+      close_code("heartbeat_close_code", &Config::heartbeat_close_code),
+      flag("heartbeat_ping", &Config::heartbeat_ping),
       duration("handshake_timeout", &Config::handshake_timeout, true),
       duration("shutdown_timeout", &Config::shutdown_timeout),
       text("log_file", &Config::log_file),
@@ -120,9 +170,13 @@ std::vector<K> build_keys() {
       flag("daemonize", &Config::daemonize),
       text("user", &Config::user),
       text("group", &Config::group),
+      duration("worker_respawn_max_delay", &Config::worker_respawn_max_delay, true),
+      duration("reload_timeout", &Config::reload_timeout, true),
   };
-  // host, port, ssl_cert_file, ssl_key_file: the first listener.
+  // host, port, ssl_*, proxy_protocol: the first listener. trusted_proxies
+  // is Config's (above); read_listeners copies it into the first.
   for (const Key<Listener>& lk : listener_keys()) {
+    if (std::strcmp(lk.name, "trusted_proxies") == 0) continue;
     keys.push_back({lk.name, [read = lk.read](Context& ctx, const YAML::Node& v, const std::string& key, Draft& d) {
                       read(ctx, v, key, d.first);
                     }});

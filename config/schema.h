@@ -16,17 +16,25 @@ namespace wsd::config {
 // plugins) are kept as nodes and read once every plain option is known.
 struct Draft {
   Config config;
-  Listener first;                 // top-level host, port, ssl_cert_file, ssl_key_file
+  Listener first;                 // the listener keys given at the top level
   YAML::Node listeners;           // the `listeners:` value, if given
   YAML::Node plugins;             // the `plugins:` value, if given
   bool plugin_dir_given = false;
+  // The top-level trusted_proxies had an error (reported): the listeners that
+  // inherit it are not checked against it.
+  bool trusted_proxies_invalid = false;
 };
 
 // Reads the top-level map (every key but the lists' contents) into `draft`.
 void read_options(Context& ctx, const YAML::Node& root, Draft& draft);
 
-// The keys of one listener (also valid at the top level, for the first).
+// The keys of one listener (also valid at the top level, for the first;
+// there trusted_proxies is Config's, the default of every listener).
 const std::vector<Key<Listener>>& listener_keys();
+
+// A list of trusted proxy addresses / CIDRs, each checked with
+// core::TrustedProxies::add. Stores into `out` only if every entry is valid.
+bool read_trusted_proxies(Context& ctx, const YAML::Node& v, const std::string& key, std::vector<std::string>& out);
 
 // Builds config.listeners: the first from the top level, then `listeners:`.
 void read_listeners(Context& ctx, const YAML::Node& root, Draft& draft);

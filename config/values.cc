@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 
 #include "config/loader.h"
@@ -78,6 +79,23 @@ bool read_string(Context& ctx, const YAML::Node& v, const std::string& key, std:
     return true;
   }
   return scalar(ctx, v, key, "a string", out);
+}
+
+bool read_number(Context& ctx, const YAML::Node& v, const std::string& key, double min, double& out) {
+  std::string s;
+  if (!scalar(ctx, v, key, "a number", s)) return false;
+  double d = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), d, std::chars_format::general);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty() || !std::isfinite(d)) {
+    expected(ctx, v, key, "a number");
+    return false;
+  }
+  if (d < min) {
+    ctx.error(v, key, "must be at least " + number(min) + " (got " + s + ")");
+    return false;
+  }
+  out = d;
+  return true;
 }
 
 bool read_size(Context& ctx, const YAML::Node& v, const std::string& key, uint64_t lo, uint64_t hi, uint64_t& out) {

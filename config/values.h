@@ -20,6 +20,8 @@ bool read_int(Context& ctx, const YAML::Node& v, const std::string& key, int64_t
 bool read_bool(Context& ctx, const YAML::Node& v, const std::string& key, bool& out);
 // Any scalar; nothing (`key:` or `~`) reads as "".
 bool read_string(Context& ctx, const YAML::Node& v, const std::string& key, std::string& out);
+// A plain decimal number (no unit), at least `min`.
+bool read_number(Context& ctx, const YAML::Node& v, const std::string& key, double min, double& out);
 // parse_size in lo..hi bytes (no upper bound when hi is UINT64_MAX).
 bool read_size(Context& ctx, const YAML::Node& v, const std::string& key, uint64_t lo, uint64_t hi, uint64_t& out);
 // parse_duration, at least `min` seconds (greater than `min` if `exclusive`).

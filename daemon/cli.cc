@@ -27,6 +27,18 @@ bool parse_fd_list(const std::string& s, std::vector<int>& out) {
   }
   return !out.empty();
 }
+// "fd:port,fd:port"
+bool parse_listen_fds(const std::string& s, std::vector<std::pair<int, uint16_t>>& out) {
+  std::vector<int> numbers;
+  std::string flat = s;
+  for (char& c : flat) {
+    if (c == ':') c = ',';
+  }
+  if (!parse_fd_list(flat, numbers) || numbers.size() % 2 != 0) return false;
+  for (size_t i = 0; i < numbers.size(); i += 2)
+    out.emplace_back(numbers[i], static_cast<uint16_t>(numbers[i + 1]));
+  return true;
+}
 }  // namespace
 
 const char* usage() {
@@ -69,6 +81,12 @@ bool parse_command_line(int argc, char** argv, CommandLine& out, std::string& er
     } else if (arg == "--worker-fds") {
       const char* v = value("--worker-fds");
       if (!v || !parse_fd_list(v, out.worker_fds)) return error.empty() ? (error = "bad --worker-fds", false) : false;
+    } else if (arg == "--control-fd") {
+      const char* v = value("--control-fd");
+      if (!v || !parse_int(v, out.control_fd)) return error.empty() ? (error = "bad --control-fd", false) : false;
+    } else if (arg == "--listen-fds") {
+      const char* v = value("--listen-fds");
+      if (!v || !parse_listen_fds(v, out.listen_fds)) return error.empty() ? (error = "bad --listen-fds", false) : false;
     } else if (arg == "--session-fd") {
       const char* v = value("--session-fd");
       if (!v || !parse_int(v, out.session_fd)) return error.empty() ? (error = "bad --session-fd", false) : false;

@@ -59,6 +59,7 @@ struct Connection {
   struct event ev;                // one libevent event, re-armed for read/write as needed
   std::unique_ptr<core::HttpRequestParser> http;
   std::unique_ptr<PendingRequest> pending;
+  std::unique_ptr<std::string> stash;   // bytes to read again on the next iteration (replay_later)
   std::unique_ptr<core::Deflater> deflater;
   std::unique_ptr<core::Inflater> inflater;
   core::MessageReader reader;

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "core/http_response.h"
 #include "daemon/reactor.h"
 #include "wsd/plugin.h"
 
@@ -26,6 +27,10 @@ int64_t wall_seconds() { return static_cast<int64_t>(time(nullptr)); }
 thread_local Reactor* tl_reactor = nullptr;
 
 void Reactor::open_connection(const Accepted& a) {
+  if (sessions_.live() >= settings_.max_connection) {
+    refuse_connection(a.fd);
+    return;
+  }
   SessionInfo info;
   info.status = WSD_STATUS_CONNECTION;
   info.reactor = static_cast<uint8_t>(index_);
@@ -44,8 +49,7 @@ void Reactor::open_connection(const Accepted& a) {
   // The home worker is fixed before the id exists only for by-IP dispatch.
   uint64_t id = sessions_.acquire(info);
   if (id == 0) {
-    spdlog::warn("[reactor {}] session table full, refusing a connection", index_);
-    close(a.fd);
+    refuse_connection(a.fd);
     return;
   }
   auto* c = new Connection(settings_.reader);
@@ -63,6 +67,21 @@ void Reactor::open_connection(const Accepted& a) {
   event_assign(&c->ev, base_, c->fd, EV_READ | EV_PERSIST, &Reactor::on_connection_event, c);
   event_add(&c->ev, nullptr);
   spdlog::debug("[reactor {}] conn {}: accepted", index_, id);
+}
+
+// Over max_connection: a 503 before any handshake, best effort (one
+// non-blocking write), then close. Logged at most once a second.
+void Reactor::refuse_connection(int fd) {
+  static const std::string answer = core::http_error_response(503);
+  [[maybe_unused]] ssize_t n = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::close(fd);
+  refused_++;
+  double t = now();
+  if (t - last_refusal_log_ >= 1.0) {
+    last_refusal_log_ = t;
+    spdlog::warn("[reactor {}] max_connection ({}) reached: refused {} connection(s) so far", index_,
+                 settings_.max_connection, refused_);
+  }
 }
 
 void Reactor::on_connection_event(evutil_socket_t, short what, void* arg) {

@@ -23,6 +23,7 @@ uint32_t hash_ip(const sockaddr_in6& peer) {
 }  // namespace
 
 int Reactor::pick_worker(const Connection& c, bool is_message) {
+  if (local_) return local_worker_;  // BASE mode: this process is the worker
   const int n = settings_.worker_num;
   using config::DispatchMode;
   switch (settings_.dispatch_mode) {
@@ -47,6 +48,10 @@ int Reactor::pick_worker(const Connection& c, bool is_message) {
 
 void Reactor::dispatch(int w, Connection& c, ipc::MessageType type, uint16_t aux, uint8_t flags,
                        std::string_view payload, std::string_view payload2) {
+  if (local_) {
+    local_->deliver(type, c.id, aux, flags, payload, payload2);
+    return;
+  }
   WorkerLink& link = workers_[w];
   link.channel->append(type, c.id, aux, flags, payload, payload2);
   link.inflight++;
@@ -110,16 +115,28 @@ void Reactor::read_channel(int w) {
   }
 }
 
+void Reactor::command(ipc::MessageType type, uint64_t conn, uint16_t aux, std::string_view payload) {
+  switch (type) {
+    case ipc::MessageType::Push:
+      on_push(conn, aux, payload);
+      break;
+    case ipc::MessageType::CloseConnection:
+      on_close_command(conn, aux, payload);
+      break;
+    case ipc::MessageType::Response:
+      if (Connection* c = find(conn)) on_worker_answer(*c, payload);
+      break;
+    default:
+      break;
+  }
+}
+
 void Reactor::on_channel_message(int w, const ipc::MessageHeader& h, std::string_view payload) {
   switch (h.type) {
     case ipc::MessageType::Push:
-      on_push(h.conn, h.aux, payload);
-      break;
     case ipc::MessageType::CloseConnection:
-      on_close_command(h.conn, h.aux, payload);
-      break;
     case ipc::MessageType::Response:
-      if (Connection* c = find(h.conn)) on_worker_answer(*c, payload);
+      command(h.type, h.conn, h.aux, payload);
       break;
     case ipc::MessageType::Processed: {
       WorkerLink& link = workers_[w];

@@ -133,10 +133,16 @@ void Reactor::complete_handshake(Connection& c, const core::HandshakeResult& r,
   if (send_open) {
     dispatch(c.worker, c, ipc::MessageType::Open, 0, static_cast<uint8_t>(c.plugin), encoded_request);
   }
-  if (!leftover.empty()) {
-    std::string copy(leftover);
-    feed(c, reinterpret_cast<uint8_t*>(copy.data()), copy.size());
-  }
+  replay_later(c, leftover);
+}
+
+// Bytes the client sent ahead of our answer are read after this loop
+// iteration, as if they arrived then: in BASE mode the plugin's deferred work
+// for the handshake (the manual's open logic) runs first, as in PROCESS mode.
+void Reactor::replay_later(Connection& c, std::string_view bytes) {
+  if (bytes.empty()) return;
+  c.stash = std::make_unique<std::string>(bytes);
+  replays_.push_back(c.id);
 }
 
 void Reactor::answer_http(Connection& c, int status, std::string_view text) {
@@ -168,7 +174,7 @@ void Reactor::on_worker_answer(Connection& c, std::string_view payload) {
         c.websocket = true;
         c.deadline = 0;
         sessions_.set_status(c.id, WSD_STATUS_ACTIVE);
-        if (!p->leftover.empty()) feed(c, reinterpret_cast<uint8_t*>(p->leftover.data()), p->leftover.size());
+        replay_later(c, p->leftover);
         return;
       }
       // Refused by the plugin: what it set, or a plain 400.
@@ -197,7 +203,7 @@ void Reactor::on_worker_answer(Connection& c, std::string_view payload) {
       // The next request gets its own handshake_timeout: counted from accept,
       // a busy keep-alive connection would be cut off in mid-use.
       c.deadline = now() + settings_.handshake_timeout;
-      if (!p->leftover.empty()) feed(c, reinterpret_cast<uint8_t*>(p->leftover.data()), p->leftover.size());
+      replay_later(c, p->leftover);
       return;
     }
   }

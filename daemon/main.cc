@@ -52,7 +52,13 @@ int main(int argc, char** argv) {
   }
   if (cl.worker >= 0) {
     daemon::setup_logging(loaded.config, "worker " + std::to_string(cl.worker));
-    daemon::Worker worker(loaded.config, cl.worker, cl.worker_fds, cl.session_fd);
+    daemon::WorkerLaunch launch;
+    launch.id = cl.worker;
+    launch.session_fd = cl.session_fd;
+    launch.channel_fds = cl.worker_fds;
+    launch.control_fd = cl.control_fd;
+    launch.listen_fds = cl.listen_fds;
+    daemon::Worker worker(loaded.config, launch);
     return worker.run();
   }
   daemon::setup_logging(loaded.config, "master");

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
 
 extern char** environ;
 
@@ -22,7 +23,7 @@ namespace wsd::daemon {
 namespace {
 constexpr int kListenBacklog = 4096;
 
-int make_listener(const std::string& host, uint16_t port, std::string& error) {
+int make_listener(const std::string& host, uint16_t port, bool reuseport, std::string& error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -37,6 +38,9 @@ int make_listener(const std::string& host, uint16_t port, std::string& error) {
   int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // BASE mode: one socket per worker on the same port; the kernel spreads
+  // connections over them.
+  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, kListenBacklog) != 0) {
     error = std::strerror(errno);
     close(fd);
@@ -61,6 +65,15 @@ Master::Master(const config::Config& config, LaunchInfo launch)
 
 Master::~Master() {
   reactors_.clear();
+  for (Control& c : controls_) {
+    if (c.ev) event_free(c.ev);
+  }
+  for (WorkerProcess& wp : workers_) {
+    if (wp.respawn_ev) event_free(wp.respawn_ev);
+  }
+  for (size_t w = 1; w < base_listen_fds_.size(); ++w) {
+    for (int fd : base_listen_fds_[w]) close(fd);
+  }
   for (ListenSocket& l : listeners_) {
     if (l.ev) event_free(l.ev);
     close(l.fd);
@@ -74,7 +87,7 @@ Master::~Master() {
 bool Master::bind_listeners() {
   for (const config::Listener& l : config_.listeners) {
     std::string error;
-    int fd = make_listener(l.host, l.port, error);
+    int fd = make_listener(l.host, l.port, config_.mode == config::Mode::Base, error);
     if (fd < 0) {
       spdlog::critical("cannot listen on {}:{}: {}", l.host, l.port, error);
       return false;
@@ -90,11 +103,10 @@ bool Master::bind_listeners() {
 // Workers are started with posix_spawn of this same executable: a fresh
 // process image (the master has threads; a bare fork would copy their locks)
 // that loads the plugins from disk itself.
-bool Master::spawn_worker(int w, const std::vector<int>& worker_ends) {
-  std::string fds;
-  for (int fd : worker_ends) fds += (fds.empty() ? "" : ",") + std::to_string(fd);
+bool Master::spawn_worker(int w, const std::vector<std::string>& extra_args, const std::vector<int>& pass_fds) {
   std::vector<std::string> args = {launch_.exe, "--config", launch_.config_path, "--worker", std::to_string(w),
-                                   "--worker-fds", fds, "--session-fd", std::to_string(sessions_.fd())};
+                                   "--session-fd", std::to_string(sessions_.fd())};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   for (const std::string& o : launch_.overrides) {
     args.push_back("--set");
     args.push_back(o);
@@ -106,7 +118,7 @@ bool Master::spawn_worker(int w, const std::vector<int>& worker_ends) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   // dup2 onto itself clears close-on-exec (glibc >= 2.29): only these fds pass.
-  for (int fd : worker_ends) posix_spawn_file_actions_adddup2(&actions, fd, fd);
+  for (int fd : pass_fds) posix_spawn_file_actions_adddup2(&actions, fd, fd);
   posix_spawn_file_actions_adddup2(&actions, sessions_.fd(), sessions_.fd());
   pid_t pid = -1;
   int rc = posix_spawn(&pid, launch_.exe.c_str(), &actions, nullptr, argv.data(), environ);
@@ -116,38 +128,29 @@ bool Master::spawn_worker(int w, const std::vector<int>& worker_ends) {
     return false;
   }
   workers_[w].pid = pid;
+  workers_[w].exited = false;
+  workers_[w].started = std::chrono::steady_clock::now();
   spdlog::debug("worker {} started, pid {}", w, pid);
   return true;
+}
+
+std::string Master::join_fds(const std::vector<int>& fds) {
+  std::string out;
+  for (int fd : fds) out += (out.empty() ? "" : ",") + std::to_string(fd);
+  return out;
 }
 
 int Master::run() {
   signal(SIGPIPE, SIG_IGN);
   if (!bind_listeners()) return 1;
-  uint32_t capacity = static_cast<uint32_t>(config_.max_connection) + 1;
+  // BASE mode: each worker allocates from its own share of the table, and
+  // any one of them may hold up to max_connection; the limit itself is
+  // checked against the live count of all.
+  uint64_t shares = config_.mode == config::Mode::Base ? static_cast<uint64_t>(config_.worker_num) : 1;
+  auto capacity = static_cast<uint32_t>(
+      std::min<uint64_t>((static_cast<uint64_t>(config_.max_connection) + 1) * shares + shares, kSlotMask));
   sessions_ = SessionTable::create(capacity);
-  // calloc of a large block maps fresh zero pages: only slots in use cost memory.
-  by_slot_ = static_cast<Connection**>(std::calloc(capacity, sizeof(Connection*)));
-
-  const int nw = config_.worker_num;
-  const int nr = config_.reactor_num;
-  workers_.resize(nw);
-  // ends[r][w]: the reactor's end; worker_ends[w][r]: the worker's end.
-  std::vector<std::vector<int>> reactor_ends(nr, std::vector<int>(nw));
-  std::vector<std::vector<int>> worker_ends(nw, std::vector<int>(nr));
-  for (int r = 0; r < nr; ++r) {
-    for (int w = 0; w < nw; ++w) {
-      int sv[2];
-      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
-        spdlog::critical("socketpair: {}", std::strerror(errno));
-        return 1;
-      }
-      int buf = 4 * 1024 * 1024;
-      setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-      setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-      reactor_ends[r][w] = sv[0];
-      worker_ends[w][r] = sv[1];
-    }
-  }
+  workers_.resize(config_.worker_num);
   // Signals are caught from before the first worker exists: a worker that
   // fails to load its plugins can exit before the reactors are up, and a
   // SIGCHLD arriving with no handler is discarded (the master would then
@@ -158,17 +161,10 @@ int Master::run() {
     event_add(e, nullptr);
     signal_events_.push_back(e);
   }
-  for (int w = 0; w < nw; ++w) {
-    if (!spawn_worker(w, worker_ends[w])) return 1;
-    for (int fd : worker_ends[w]) close(fd);
-  }
-  for (int r = 0; r < nr; ++r) {
-    reactors_.push_back(std::make_unique<Reactor>(r, settings_, sessions_, routes_, by_slot_, reactor_ends[r]));
-    reactors_.back()->start();
-  }
-
-  for (ListenSocket& l : listeners_) l.ev = event_new(base_, l.fd, EV_READ | EV_PERSIST, &Master::on_accept, this);
-  // Accepting starts once every worker has loaded its plugins and said hello.
+  bool started = config_.mode == config::Mode::Base ? start_base_mode() : start_process_mode();
+  if (!started) return 1;
+  // Accepting (PROCESS) and READY wait until every worker has loaded its
+  // plugins and said hello.
   startup_ev_ = event_new(base_, -1, EV_PERSIST, &Master::on_startup_poll, this);
   timeval every{0, 10 * 1000};
   event_add(startup_ev_, &every);
@@ -178,16 +174,117 @@ int Master::run() {
   return exit_code_;
 }
 
+bool Master::start_process_mode() {
+  // calloc of a large block maps fresh zero pages: only slots in use cost memory.
+  by_slot_ = static_cast<Connection**>(std::calloc(sessions_.capacity(), sizeof(Connection*)));
+  const int nw = config_.worker_num;
+  const int nr = config_.reactor_num;
+  // reactor_ends[r][w]: the reactor's end; worker_ends[w][r]: the worker's end.
+  std::vector<std::vector<int>> reactor_ends(nr, std::vector<int>(nw));
+  std::vector<std::vector<int>> worker_ends(nw, std::vector<int>(nr));
+  for (int r = 0; r < nr; ++r) {
+    for (int w = 0; w < nw; ++w) {
+      int sv[2];
+      if (!make_channel_pair(sv)) return false;
+      reactor_ends[r][w] = sv[0];
+      worker_ends[w][r] = sv[1];
+    }
+  }
+  for (int w = 0; w < nw; ++w) {
+    if (!spawn_worker(w, {"--worker-fds", join_fds(worker_ends[w])}, worker_ends[w])) return false;
+    for (int fd : worker_ends[w]) close(fd);
+  }
+  for (int r = 0; r < nr; ++r) {
+    reactors_.push_back(std::make_unique<Reactor>(r, settings_, sessions_, routes_, by_slot_, reactor_ends[r]));
+    reactors_.back()->start();
+  }
+  for (ListenSocket& l : listeners_) l.ev = event_new(base_, l.fd, EV_READ | EV_PERSIST, &Master::on_accept, this);
+  return true;
+}
+
+bool Master::make_channel_pair(int sv[2]) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
+    spdlog::critical("socketpair: {}", std::strerror(errno));
+    return false;
+  }
+  int buf = 4 * 1024 * 1024;
+  setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  return true;
+}
+
+// BASE mode: no reactors here. Each worker gets its own SO_REUSEPORT socket
+// per listener (worker 0 the one bound first) and does all I/O itself; the
+// master keeps the sockets so that a respawned worker gets them back.
+bool Master::start_base_mode() {
+  const int nw = config_.worker_num;
+  base_listen_fds_.assign(nw, {});
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    const config::Listener& conf = config_.listeners[i];
+    base_listen_fds_[0].push_back(listeners_[i].fd);
+    for (int w = 1; w < nw; ++w) {
+      std::string error;
+      int fd = make_listener(conf.host, listeners_[i].port, true, error);
+      if (fd < 0) {
+        spdlog::critical("cannot listen on {}:{}: {}", conf.host, listeners_[i].port, error);
+        return false;
+      }
+      base_listen_fds_[w].push_back(fd);
+    }
+  }
+  controls_.resize(nw);
+  for (int w = 0; w < nw; ++w) {
+    if (!spawn_base_worker(w)) return false;
+  }
+  return true;
+}
+
+bool Master::spawn_base_worker(int w) {
+  int sv[2];
+  if (!make_channel_pair(sv)) return false;
+  Control& ctl = controls_[w];
+  if (ctl.ev) event_free(ctl.ev);
+  ctl.channel = std::make_unique<ipc::Channel>(sv[0], 64 * 1024);
+  ctl.ev = event_new(base_, sv[0], EV_READ | EV_PERSIST, &Master::on_control, this);
+  event_add(ctl.ev, nullptr);
+  std::string listen;
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    listen += (listen.empty() ? "" : ",") + std::to_string(base_listen_fds_[w][i]) + ":" +
+              std::to_string(listeners_[i].port);
+  }
+  std::vector<int> pass = base_listen_fds_[w];
+  pass.push_back(sv[1]);
+  bool ok = spawn_worker(w, {"--control-fd", std::to_string(sv[1]), "--listen-fds", listen}, pass);
+  close(sv[1]);
+  return ok;
+}
+
+// BASE mode: a worker's Hello on its control channel.
+void Master::on_control(evutil_socket_t fd, short, void* arg) {
+  auto* self = static_cast<Master*>(arg);
+  for (Control& ctl : self->controls_) {
+    if (!ctl.channel || ctl.channel->fd() != fd) continue;
+    ipc::Channel::IoResult r = ctl.channel->read_messages([&](const ipc::MessageHeader& h, std::string_view) {
+      if (h.type == ipc::MessageType::Hello) self->base_hellos_++;
+    });
+    if (r == ipc::Channel::IoResult::Closed || r == ipc::Channel::IoResult::Error) event_del(ctl.ev);
+    return;
+  }
+}
+
 void Master::on_startup_poll(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Master*>(arg);
-  int hellos = 0;
+  int hellos = self->base_hellos_;
   for (auto& r : self->reactors_) hellos = std::max(hellos, r->hellos());
   if (hellos < self->config_.worker_num) return;
   event_del(self->startup_ev_);
-  for (ListenSocket& l : self->listeners_) event_add(l.ev, nullptr);
+  for (ListenSocket& l : self->listeners_) {
+    if (l.ev) event_add(l.ev, nullptr);
+  }
   self->ready_ = true;
-  spdlog::info("wsd ready: {} worker(s), {} reactor(s), pid {}", self->config_.worker_num,
-               self->config_.reactor_num, getpid());
+  bool base = self->config_.mode == config::Mode::Base;
+  spdlog::info("wsd ready: {} mode, {} worker(s), {} reactor(s), pid {}", base ? "BASE" : "PROCESS",
+               self->config_.worker_num, base ? 0 : self->config_.reactor_num, getpid());
 }
 
 void Master::on_accept(evutil_socket_t fd, short, void* arg) {
@@ -248,8 +345,36 @@ void Master::reap_children() {
         spdlog::critical("worker {} failed to start; wsd does not start", w);
         exit_code_ = 1;
         begin_stop();
+      } else if (!stopping_ && config_.mode == config::Mode::Base) {
+        schedule_respawn(static_cast<int>(w));
       }
     }
+  }
+}
+
+// BASE mode: a crashed worker comes back (its connections are lost: that is
+// the price of BASE mode). One that dies young waits a little, doubling up
+// to worker_respawn_max_delay, so a plugin crashing at start cannot spin.
+void Master::schedule_respawn(int w) {
+  WorkerProcess& wp = workers_[w];
+  auto lived = std::chrono::steady_clock::now() - wp.started;
+  wp.backoff = lived < std::chrono::seconds(1) ? std::min(std::max(wp.backoff * 2, 0.1), respawn_cap()) : 0.0;
+  if (!wp.respawn_ev) wp.respawn_ev = event_new(base_, -1, 0, &Master::on_respawn, this);
+  respawn_pending_.push_back(w);
+  timeval tv{static_cast<time_t>(wp.backoff), static_cast<suseconds_t>((wp.backoff - static_cast<long>(wp.backoff)) * 1e6)};
+  event_add(wp.respawn_ev, &tv);
+}
+
+double Master::respawn_cap() const { return 10.0; }
+
+void Master::on_respawn(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Master*>(arg);
+  std::vector<int> due;
+  due.swap(self->respawn_pending_);
+  for (int w : due) {
+    if (self->stopping_ || !self->workers_[w].exited) continue;
+    spdlog::info("respawning worker {}", w);
+    self->spawn_base_worker(w);
   }
 }
 
@@ -265,6 +390,10 @@ void Master::begin_stop() {
 // Reactors close every client (1001) and wait for their closes; then their
 // channels close, which tells each worker to run its stop events and exit.
 void Master::finish_stop() {
+  // BASE mode: each worker closes its own clients (1001) on SIGTERM.
+  for (WorkerProcess& wp : workers_) {
+    if (config_.mode == config::Mode::Base && wp.pid > 0 && !wp.exited) kill(wp.pid, SIGTERM);
+  }
   for (auto& r : reactors_) r->request_stop();
   for (auto& r : reactors_) r->join();
   reactors_.clear();
@@ -272,7 +401,8 @@ void Master::finish_stop() {
     if (workers_[w].pid <= 0 || workers_[w].exited) continue;
     int status = 0;
     // Bounded wait: a worker stuck in a plugin is killed.
-    for (int i = 0; i < 500; ++i) {
+    int rounds = static_cast<int>((settings_.close_timeout + 5) * 100);
+    for (int i = 0; i < rounds; ++i) {
       if (waitpid(workers_[w].pid, &status, WNOHANG) == workers_[w].pid) {
         workers_[w].exited = true;
         break;

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "daemon/routes.h"
 #include "daemon/session_table.h"
 #include "daemon/settings.h"
+#include "ipc/channel.h"
 
 namespace wsd::daemon {
 
@@ -41,10 +43,26 @@ class Master {
   struct WorkerProcess {
     pid_t pid = -1;
     bool exited = false;
+    std::chrono::steady_clock::time_point started;
+    double backoff = 0;                  // seconds before the next respawn
+    struct event* respawn_ev = nullptr;
+  };
+  struct Control {                       // BASE mode: a worker's control channel
+    std::unique_ptr<ipc::Channel> channel;
+    struct event* ev = nullptr;
   };
 
   bool bind_listeners();
-  bool spawn_worker(int w, const std::vector<int>& worker_ends);
+  bool start_process_mode();
+  bool start_base_mode();
+  bool spawn_worker(int w, const std::vector<std::string>& extra_args, const std::vector<int>& pass_fds);
+  bool spawn_base_worker(int w);
+  static bool make_channel_pair(int sv[2]);
+  static std::string join_fds(const std::vector<int>& fds);
+  static void on_control(evutil_socket_t fd, short, void* arg);
+  void schedule_respawn(int w);
+  double respawn_cap() const;
+  static void on_respawn(evutil_socket_t, short, void* arg);
   static void on_accept(evutil_socket_t fd, short, void* arg);
   static void on_signal(evutil_socket_t sig, short, void* arg);
   static void on_startup_poll(evutil_socket_t, short, void* arg);
@@ -65,6 +83,10 @@ class Master {
   std::vector<struct event*> signal_events_;
   struct event* startup_ev_ = nullptr;
   size_t next_reactor_ = 0;
+  std::vector<std::vector<int>> base_listen_fds_;   // BASE: [worker][listener]
+  std::vector<Control> controls_;
+  int base_hellos_ = 0;
+  std::vector<int> respawn_pending_;
   bool ready_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;

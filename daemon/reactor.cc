@@ -1,7 +1,10 @@
 #include "daemon/reactor.h"
 
 #include <spdlog/spdlog.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,17 +26,7 @@ Reactor::Reactor(int index, const Settings& settings, SessionTable& sessions, Ro
     : index_(index), settings_(settings), sessions_(sessions), routes_(routes), by_slot_(by_slot),
       read_buffer_(kReadBufferSize) {
   base_ = event_base_new();
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  wake_ev_ = event_new(base_, wake_fd_, EV_READ | EV_PERSIST, [](evutil_socket_t fd, short, void* arg) {
-    uint64_t v;
-    [[maybe_unused]] ssize_t n = read(fd, &v, sizeof v);
-    static_cast<Reactor*>(arg)->take_inbox();
-  }, this);
-  event_add(wake_ev_, nullptr);
-  tick_ev_ = event_new(base_, -1, EV_PERSIST, &Reactor::on_tick, this);
-  timeval second{1, 0};
-  event_add(tick_ev_, &second);
-
+  init_loop();
   // The channel's bound: one message of package_max_length plus its framing.
   size_t max_message = settings.package_max_length + 64 * 1024;
   workers_.resize(worker_fds.size());
@@ -44,6 +37,29 @@ Reactor::Reactor(int index, const Settings& settings, SessionTable& sessions, Ro
   }
 }
 
+Reactor::Reactor(int index, const Settings& settings, SessionTable& sessions, Routes& routes,
+                 Connection** by_slot, struct event_base* base, LocalDelivery* local, uint16_t local_worker)
+    : index_(index), settings_(settings), sessions_(sessions), routes_(routes), by_slot_(by_slot),
+      base_(base), owns_base_(false), local_(local), local_worker_(local_worker),
+      read_buffer_(kReadBufferSize) {
+  init_loop();
+  tl_reactor = this;  // BASE mode: this process's only reactor, on this thread
+}
+
+// The wake-up event (hand-overs and stop requests) and the once-a-second tick.
+void Reactor::init_loop() {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  wake_ev_ = event_new(base_, wake_fd_, EV_READ | EV_PERSIST, [](evutil_socket_t fd, short, void* arg) {
+    uint64_t v;
+    [[maybe_unused]] ssize_t n = read(fd, &v, sizeof v);
+    static_cast<Reactor*>(arg)->take_inbox();
+  }, this);
+  event_add(wake_ev_, nullptr);
+  tick_ev_ = event_new(base_, -1, EV_PERSIST, &Reactor::on_tick, this);
+  timeval second{1, 0};
+  event_add(tick_ev_, &second);
+}
+
 Reactor::~Reactor() {
   for (Connection* c : connections_) {
     event_del(&c->ev);
@@ -52,10 +68,11 @@ Reactor::~Reactor() {
     delete c;
   }
   for (WorkerLink& w : workers_) event_free(w.ev);
+  for (ListenEvent& l : listeners_) event_free(l.ev);
   event_free(tick_ev_);
   event_free(wake_ev_);
   close(wake_fd_);
-  event_base_free(base_);
+  if (owns_base_) event_base_free(base_);
 }
 
 void Reactor::start() {
@@ -85,19 +102,48 @@ void Reactor::request_stop() {
 // in one write per socket afterwards.
 void Reactor::run() {
   tl_reactor = this;
-  while (true) {
+  do {
     event_base_loop(base_, EVLOOP_ONCE);
     after_iteration();
-    if (stopping_ && connections_.empty()) break;
-    if (stopping_ && now() > stop_deadline_) {
-      // Whoever is left is cut off, through destroy() so that the plugin
-      // still gets each close event; after_iteration() queues and frees them.
-      for (Connection* c : std::vector<Connection*>(connections_)) destroy(*c);
-      after_iteration();
-      break;
-    }
-  }
+  } while (!stop_complete());
   flush_channels_before_exit();
+}
+
+bool Reactor::stop_complete() {
+  if (!stopping_) return false;
+  if (connections_.empty()) return true;
+  if (now() <= stop_deadline_) return false;
+  // Whoever is left is cut off, through destroy() so that the plugin still
+  // gets each close event; after_iteration() queues and frees them.
+  for (Connection* c : std::vector<Connection*>(connections_)) destroy(*c);
+  after_iteration();
+  return true;
+}
+
+void Reactor::listen(int fd, uint16_t port) {
+  ListenEvent l{event_new(base_, fd, EV_READ | EV_PERSIST, &Reactor::on_accept, this), port};
+  event_add(l.ev, nullptr);
+  listeners_.push_back(l);
+}
+
+void Reactor::on_accept(evutil_socket_t fd, short, void* arg) {
+  auto* self = static_cast<Reactor*>(arg);
+  if (self->stopping_) return;
+  uint16_t port = 0;
+  for (const ListenEvent& l : self->listeners_) {
+    if (event_get_fd(l.ev) == fd) port = l.port;
+  }
+  for (int i = 0; i < 64; ++i) {
+    Accepted a{};
+    socklen_t len = sizeof a.peer;
+    int cfd = accept4(fd, reinterpret_cast<sockaddr*>(&a.peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (cfd < 0) return;  // EAGAIN: another worker took it, or nothing left
+    int one = 1;
+    setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    a.fd = cfd;
+    a.server_port = port;
+    self->open_connection(a);
+  }
 }
 
 // The last close events must reach the workers before the channels close:
@@ -115,7 +161,11 @@ void Reactor::flush_channels_before_exit() {
 }
 
 void Reactor::after_iteration() {
-  for (Connection* c : dirty_) {
+  replay_stashed();
+  // By index: in BASE mode a plugin's close event, run from write_now's
+  // destroy(), may push and so append to dirty_ while we walk it.
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    Connection* c = dirty_[i];
     c->dirty = false;
     if (!c->doomed) write_now(*c);
   }
@@ -124,6 +174,17 @@ void Reactor::after_iteration() {
     if (workers_[w].dirty) flush_channel(static_cast<int>(w));
   }
   free_doomed();
+}
+
+void Reactor::replay_stashed() {
+  std::vector<uint64_t> ids;
+  ids.swap(replays_);
+  for (uint64_t id : ids) {
+    Connection* c = find(id);
+    if (!c || !c->stash) continue;
+    std::unique_ptr<std::string> bytes = std::move(c->stash);
+    feed(*c, reinterpret_cast<uint8_t*>(bytes->data()), bytes->size());
+  }
 }
 
 void Reactor::take_inbox() {
@@ -141,6 +202,7 @@ void Reactor::take_inbox() {
   }
   if (stop_requested_ && !stopping_) {
     stopping_ = true;
+    for (ListenEvent& l : listeners_) event_del(l.ev);
     stop_deadline_ = now() + settings_.close_timeout;
     for (Connection* c : std::vector<Connection*>(connections_)) {
       if (c->phase == Phase::WebSocket) {

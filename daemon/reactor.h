@@ -33,14 +33,38 @@ struct Accepted {
   uint16_t server_port;
 };
 
+// BASE mode: a reactor's events go straight to the plugins of its own
+// process instead of over IPC (the dispatch seam of docs/architecture.md).
+class LocalDelivery {
+ public:
+  virtual ~LocalDelivery() = default;
+  virtual void deliver(ipc::MessageType type, uint64_t conn, uint16_t aux, uint8_t plugin,
+                       std::string_view payload, std::string_view payload2) = 0;
+};
+
 class Reactor : private core::MessageSink {
  public:
-  // `worker_fds[w]` is this reactor's end of the channel to worker w.
+  // PROCESS mode: its own thread and loop; `worker_fds[w]` is this reactor's
+  // end of the channel to worker w.
   Reactor(int index, const Settings& settings, SessionTable& sessions, Routes& routes,
           Connection** by_slot, std::vector<int> worker_fds);
+  // BASE mode: runs on the caller's loop (`base`), on the caller's thread,
+  // and hands events to `local`, the worker `local_worker`.
+  Reactor(int index, const Settings& settings, SessionTable& sessions, Routes& routes,
+          Connection** by_slot, struct event_base* base, LocalDelivery* local, uint16_t local_worker);
   ~Reactor() override;
 
+  // PROCESS mode: runs the loop on a thread of its own.
   void start();
+  // BASE mode: accept from this listening socket on the reactor's loop.
+  void listen(int fd, uint16_t port);
+  // BASE mode: the owner's loop calls this after each iteration.
+  void after_iteration();
+  // True once a requested stop is complete (cutting off, through destroy(),
+  // whoever is left when the deadline has passed).
+  bool stop_complete();
+  // A command from a worker (PROCESS: read from a channel; BASE: a direct call).
+  void command(ipc::MessageType type, uint64_t conn, uint16_t aux, std::string_view payload);
   // Thread-safe: hand over an accepted socket.
   void adopt(const Accepted& a);
   // Thread-safe: close every connection with 1001 and stop once they are gone
@@ -62,11 +86,14 @@ class Reactor : private core::MessageSink {
     std::vector<uint64_t> paused;   // connections waiting for this worker to drain
   };
 
+  void init_loop();
   void run();
-  void after_iteration();
   void flush_channels_before_exit();
+  void replay_stashed();
+  static void on_accept(evutil_socket_t fd, short, void* arg);
   void take_inbox();
   void open_connection(const Accepted& a);
+  void refuse_connection(int fd);
 
   // connection I/O (connection_io.cc)
   static void on_connection_event(evutil_socket_t fd, short what, void* arg);
@@ -88,6 +115,7 @@ class Reactor : private core::MessageSink {
                           const std::vector<core::HttpHeader>& extra, std::string encoded_request,
                           bool send_open, std::string_view leftover);
   void answer_http(Connection& c, int status, std::string_view text);
+  void replay_later(Connection& c, std::string_view bytes);
   void on_worker_answer(Connection& c, std::string_view payload);
   PeerInfo peer_info(const Connection& c) const;
 
@@ -126,6 +154,14 @@ class Reactor : private core::MessageSink {
   Connection** by_slot_;   // shared array, but a slot is only touched by its owner
   std::vector<WorkerLink> workers_;
   struct event_base* base_ = nullptr;
+  bool owns_base_ = true;
+  LocalDelivery* local_ = nullptr;     // BASE mode
+  uint16_t local_worker_ = 0;
+  struct ListenEvent {
+    struct event* ev;
+    uint16_t port;
+  };
+  std::vector<ListenEvent> listeners_;
   struct event* wake_ev_ = nullptr;
   struct event* tick_ev_ = nullptr;
   int wake_fd_ = -1;
@@ -141,8 +177,11 @@ class Reactor : private core::MessageSink {
   std::vector<Connection*> connections_;   // all owned (for stop and deadlines)
   std::vector<Connection*> dirty_;
   std::vector<Connection*> doomed_;
+  std::vector<uint64_t> replays_;          // connections with stashed bytes (replay_later)
   Connection* current_ = nullptr;          // whose bytes the MessageReader is reading
   uint32_t round_robin_ = 0;
+  uint64_t refused_ = 0;                   // connections over max_connection
+  double last_refusal_log_ = 0;
   std::string scratch_;                    // reused encode buffer
   std::vector<uint8_t> read_buffer_;
 };

@@ -1,5 +1,6 @@
 #include "daemon/session_table.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <sys/mman.h>
@@ -71,6 +72,23 @@ SessionSlot* SessionTable::slot(uint64_t id) const {
   return &slots_[s];
 }
 
+void SessionTable::set_partition(uint32_t index, uint32_t count) {
+  stride_ = count;
+  next_fresh_ = index == 0 ? count : index;  // slot 0 stays unused
+  uint32_t high = header_->high_water.load(std::memory_order_acquire);
+  for (uint32_t s = next_fresh_; s < high; s += stride_) {
+    uint64_t id = slots_[s].id.load(std::memory_order_acquire);
+    if (id != 0) {
+      slots_[s].id.store(0, std::memory_order_release);
+      header_->live.fetch_sub(1, std::memory_order_relaxed);
+    }
+    free_.push_back(s);
+  }
+  // Lowest first out of the free list (it is used as a stack).
+  std::reverse(free_.begin(), free_.end());
+  while (next_fresh_ < high) next_fresh_ += stride_;
+}
+
 uint64_t SessionTable::acquire(const SessionInfo& info) {
   uint32_t index;
   {
@@ -79,10 +97,14 @@ uint64_t SessionTable::acquire(const SessionInfo& info) {
       index = free_.back();
       free_.pop_back();
     } else {
-      index = header_->high_water.load(std::memory_order_relaxed);
-      if (index == 0) index = 1;
+      index = next_fresh_;
       if (index >= header_->capacity) return 0;
-      header_->high_water.store(index + 1, std::memory_order_release);
+      next_fresh_ += stride_;
+      // Raise the shared high-water mark (several processes may race).
+      uint32_t high = header_->high_water.load(std::memory_order_relaxed);
+      while (high < index + 1 &&
+             !header_->high_water.compare_exchange_weak(high, index + 1, std::memory_order_release)) {
+      }
     }
   }
   uint64_t seq = header_->next_sequence.fetch_add(1, std::memory_order_relaxed);

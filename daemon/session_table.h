@@ -65,7 +65,12 @@ class SessionTable {
   bool valid() const { return header_ != nullptr; }
   uint32_t capacity() const { return header_->capacity; }
 
-  // Master side. acquire returns 0 when the table is full.
+  // BASE mode: this process allocates only slots with slot % count == index
+  // (each worker has its own share of one table that every worker reads).
+  // Releases whatever a crashed predecessor left in that share.
+  void set_partition(uint32_t index, uint32_t count);
+
+  // Owner side. acquire returns 0 when the table (or this share) is full.
   uint64_t acquire(const SessionInfo& info);
   void set_status(uint64_t id, uint8_t status);
   void set_worker(uint64_t id, uint16_t worker);
@@ -94,6 +99,8 @@ class SessionTable {
   // touched part of the mapping small).
   std::mutex free_mutex_;
   std::vector<uint32_t> free_;
+  uint32_t next_fresh_ = 1;     // next never-used slot of this process's share
+  uint32_t stride_ = 1;
 };
 
 }  // namespace wsd::daemon

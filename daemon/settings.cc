@@ -17,6 +17,7 @@ Settings make_settings(const config::Config& c) {
   s.reader.expect_masked = true;
   s.package_max_length = c.package_max_length;
   s.buffer_output_size = c.buffer_output_size;
+  s.max_connection = static_cast<uint32_t>(c.max_connection);
   s.worker_num = c.worker_num;
   s.reactor_num = c.reactor_num;
   s.dispatch_mode = c.dispatch_mode;

@@ -18,6 +18,7 @@ struct Settings {
   core::ReaderOptions reader;
   uint64_t package_max_length = 0;
   uint64_t buffer_output_size = 0;
+  uint32_t max_connection = 0;
   int worker_num = 1;
   int reactor_num = 1;
   config::DispatchMode dispatch_mode = config::DispatchMode::Fixed;

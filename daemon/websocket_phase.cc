@@ -17,6 +17,7 @@ uint16_t opcode_and_flags(uint8_t opcode, uint8_t flags) {
 
 void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool compressed) {
   Connection& c = *current_;
+  if (c.doomed) return;  // BASE mode: a plugin closed it while its bytes were being read
   if (c.phase != Phase::WebSocket) return;  // data after our close frame is dropped (RFC 6455 §5.5.1)
   uint8_t flags = WSD_FLAG_FIN | (compressed ? WSD_FLAG_COMPRESS : 0);
   int w = pick_worker(c, true);
@@ -26,6 +27,7 @@ void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool 
 
 void Reactor::on_ping(const uint8_t* data, size_t len) {
   Connection& c = *current_;
+  if (c.doomed) return;  // BASE mode: a plugin closed it while its bytes were being read
   std::string_view payload(reinterpret_cast<const char*>(data), len);
   if (settings_.open_ping_frame) {
     // The plugin asked for pings, and answers them itself (the manual).
@@ -38,6 +40,7 @@ void Reactor::on_ping(const uint8_t* data, size_t len) {
 
 void Reactor::on_pong(const uint8_t* data, size_t len) {
   Connection& c = *current_;
+  if (c.doomed) return;  // BASE mode: a plugin closed it while its bytes were being read
   if (!settings_.open_pong_frame) return;
   dispatch(pick_worker(c, true), c, ipc::MessageType::Message, opcode_and_flags(WSD_OPCODE_PONG, WSD_FLAG_FIN),
            static_cast<uint8_t>(c.plugin), std::string_view(reinterpret_cast<const char*>(data), len));
@@ -47,6 +50,7 @@ void Reactor::on_pong(const uint8_t* data, size_t len) {
 // and close) or it answers ours (we close).
 void Reactor::on_close(uint16_t code, std::string_view reason) {
   Connection& c = *current_;
+  if (c.doomed) return;  // BASE mode: a plugin closed it while its bytes were being read
   if (settings_.open_close_frame) {
     std::string payload = core::close_payload(code, reason);
     if (code == 1005) payload.clear();
@@ -72,6 +76,7 @@ void Reactor::on_close(uint16_t code, std::string_view reason) {
 
 void Reactor::on_error(uint16_t code, std::string_view why) {
   Connection& c = *current_;
+  if (c.doomed) return;  // BASE mode: a plugin closed it while its bytes were being read
   spdlog::debug("[reactor {}] conn {}: protocol error {}: {}", index_, c.id, code, why);
   if (c.phase == Phase::Closing) {
     finish(c);

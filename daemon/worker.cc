@@ -1,6 +1,7 @@
 #include "daemon/worker.h"
 
 #include <signal.h>
+#include <cstdlib>
 #include <spdlog/spdlog.h>
 
 #include "core/close_code.h"
@@ -14,29 +15,36 @@ namespace {
 constexpr size_t kMaxQueuedToReactor = 64 * 1024 * 1024;
 }  // namespace
 
-Worker::Worker(const config::Config& config, int id, std::vector<int> channel_fds, int session_fd)
-    : config_(config), id_(id), settings_(make_settings(config)), sessions_(SessionTable::attach(session_fd)) {
+Worker::Worker(const config::Config& config, const WorkerLaunch& launch)
+    : config_(config), id_(launch.id), settings_(make_settings(config)),
+      sessions_(SessionTable::attach(launch.session_fd)), launch_(launch) {
   base_ = event_base_new();
   size_t max_message = settings_.package_max_length + 64 * 1024;
-  links_.resize(channel_fds.size());
-  for (size_t r = 0; r < channel_fds.size(); ++r) {
-    links_[r].channel = std::make_unique<ipc::Channel>(channel_fds[r], max_message);
-    links_[r].ev = event_new(base_, channel_fds[r], EV_READ | EV_PERSIST, &Worker::on_channel_event, this);
+  links_.resize(launch.channel_fds.size());
+  for (size_t r = 0; r < launch.channel_fds.size(); ++r) {
+    int fd = launch.channel_fds[r];
+    links_[r].channel = std::make_unique<ipc::Channel>(fd, max_message);
+    links_[r].ev = event_new(base_, fd, EV_READ | EV_PERSIST, &Worker::on_channel_event, this);
     event_add(links_[r].ev, nullptr);
   }
+  if (launch.control_fd >= 0) control_ = std::make_unique<ipc::Channel>(launch.control_fd, 64 * 1024);
 }
 
 Worker::~Worker() {
   timers_.clear();
+  reactor_.reset();
   for (Link& l : links_) event_free(l.ev);
   links_.clear();
+  if (stop_ev_) event_free(stop_ev_);
   unload_plugins(plugins_);
+  std::free(by_slot_);
   event_base_free(base_);
 }
 
 int Worker::run() {
-  // The master decides when workers stop (it closes their channels); a
-  // Ctrl-C reaching the whole process group must not cut a worker short.
+  // PROCESS mode: the master decides when workers stop (it closes their
+  // channels); a Ctrl-C reaching the whole process group must not cut a
+  // worker short. BASE mode: the master forwards SIGTERM.
   signal(SIGINT, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   std::string error;
@@ -50,19 +58,73 @@ int Worker::run() {
       return 3;
     }
   }
-  std::string caps;
-  for (auto& p : plugins_) caps.push_back(static_cast<char>(plugin_capabilities(p->ctx.plugin)));
-  links_[0].channel->append(ipc::MessageType::Hello, static_cast<uint64_t>(id_), 0, 0, caps);
-  flush_links();
+  if (config_.mode == config::Mode::Base) start_base_reactor(launch_);
+  send_hello();
 
-  while (!all_links_closed()) {
-    event_base_loop(base_, EVLOOP_ONCE);
-    after_iteration();
+  if (base_mode()) {
+    do {
+      event_base_loop(base_, EVLOOP_ONCE);
+      after_iteration();
+      reactor_->after_iteration();
+    } while (!reactor_->stop_complete());
+  } else {
+    while (!all_links_closed()) {
+      event_base_loop(base_, EVLOOP_ONCE);
+      after_iteration();
+    }
   }
   for (auto& p : plugins_) {
     if (p->ctx.plugin->on_worker_stop) p->ctx.plugin->on_worker_stop(&p->ctx);
   }
   return 0;
+}
+
+// BASE mode: the reactor runs here, on this loop, accepting from this
+// worker's own SO_REUSEPORT sockets; events go straight to the plugins.
+void Worker::start_base_reactor(const WorkerLaunch& launch) {
+  routes_ = std::make_unique<Routes>(config_.plugins);
+  for (size_t i = 0; i < plugins_.size(); ++i)
+    routes_->set_capabilities(static_cast<int>(i), plugin_capabilities(plugins_[i]->ctx.plugin));
+  sessions_.set_partition(static_cast<uint32_t>(id_), static_cast<uint32_t>(settings_.worker_num));
+  by_slot_ = static_cast<Connection**>(std::calloc(sessions_.capacity(), sizeof(Connection*)));
+  reactor_ = std::make_unique<Reactor>(id_, settings_, sessions_, *routes_, by_slot_, base_, this,
+                                       static_cast<uint16_t>(id_));
+  for (const auto& [fd, port] : launch.listen_fds) reactor_->listen(fd, port);
+  stop_ev_ = evsignal_new(base_, SIGTERM, &Worker::on_stop_signal, this);
+  event_add(stop_ev_, nullptr);
+}
+
+void Worker::on_stop_signal(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Worker*>(arg);
+  spdlog::info("stopping: closing connections");
+  self->reactor_->request_stop();
+}
+
+// Tells the master the plugins loaded (and which events each handles).
+void Worker::send_hello() {
+  std::string caps;
+  for (auto& p : plugins_) caps.push_back(static_cast<char>(plugin_capabilities(p->ctx.plugin)));
+  ipc::Channel* ch = control_ ? control_.get() : links_[0].channel.get();
+  ch->append(ipc::MessageType::Hello, static_cast<uint64_t>(id_), 0, 0, caps);
+  ch->flush();
+}
+
+void Worker::deliver(ipc::MessageType type, uint64_t conn, uint16_t aux, uint8_t plugin, std::string_view payload,
+                     std::string_view payload2) {
+  ipc::MessageHeader h{};
+  h.type = type;
+  h.conn = conn;
+  h.aux = aux;
+  h.flags = plugin;
+  if (!payload2.empty()) {
+    scratch_.assign(payload);
+    scratch_.append(payload2);
+    std::string local;
+    local.swap(scratch_);  // a plugin's nested event may reuse scratch_
+    handle(-1, h, local);
+    return;
+  }
+  handle(-1, h, payload);
 }
 
 bool Worker::all_links_closed() const {
@@ -91,9 +153,10 @@ void Worker::read_link(int r) {
   }
 }
 
-// One event from a reactor: find the plugin and call it.
+// One event, from a reactor's channel (r) or, in BASE mode, from this
+// process's reactor (r = -1): find the plugin and call it.
 void Worker::handle(int r, const ipc::MessageHeader& h, std::string_view payload) {
-  links_[r].processed++;
+  if (r >= 0) links_[r].processed++;
   counters_.events++;
   if (h.flags >= plugins_.size()) return;
   wsd_ctx& ctx = plugins_[h.flags]->ctx;
@@ -166,9 +229,10 @@ void Worker::answer(int r, wsd_ctx& ctx, ipc::MessageType type, const ipc::Messa
       p->on_before_handshake_response(&ctx, req, &resp);
     }
   }
+  (void)r;
   std::string encoded;
   encode_answer(resp.answer, encoded);
-  links_[r].channel->append(ipc::MessageType::Response, h.conn, 0, 0, encoded);
+  send_to_reactor(h.conn, ipc::MessageType::Response, 0, encoded);
 }
 
 uint8_t Worker::websocket_status(uint64_t conn) {
@@ -183,12 +247,37 @@ uint8_t Worker::websocket_status(uint64_t conn) {
 
 int Worker::send_to_reactor(uint64_t conn, ipc::MessageType type, uint16_t aux, std::string_view payload,
                             std::string_view payload2) {
+  if (base_mode()) return send_to_own_reactor(conn, type, aux, payload, payload2);
   int r = sessions_.reactor_of(conn);
   if (r < 0 || r >= static_cast<int>(links_.size())) return WSD_ERR_NO_CONNECTION;
   Link& link = links_[r];
   if (!link.open) return WSD_ERR_NO_CONNECTION;
   if (link.channel->pending() > kMaxQueuedToReactor) return WSD_ERR_BUFFER_FULL;
   link.channel->append(type, conn, aux, 0, payload, payload2);
+  return WSD_OK;
+}
+
+// BASE mode: commands go to this process's reactor, which owns only the
+// connections this worker accepted; the others cannot be reached (as in
+// Swoole's BASE mode).
+int Worker::send_to_own_reactor(uint64_t conn, ipc::MessageType type, uint16_t aux, std::string_view payload,
+                                std::string_view payload2) {
+  if (!sessions_.exists(conn)) return WSD_ERR_NO_CONNECTION;
+  if (sessions_.reactor_of(conn) != id_) {
+    if (!not_supported_logged_) {
+      not_supported_logged_ = true;  // once per cause: this is the only one
+      spdlog::warn("conn {} belongs to another worker: BASE mode does not route between workers "
+                   "(push, disconnect and close reach only this worker's own connections)", conn);
+    }
+    return WSD_ERR_NOT_SUPPORTED;
+  }
+  if (payload2.empty()) {
+    reactor_->command(type, conn, aux, payload);
+  } else {
+    std::string joined(payload);
+    joined.append(payload2);
+    reactor_->command(type, conn, aux, joined);
+  }
   return WSD_OK;
 }
 

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "daemon/counters.h"
 #include "daemon/plugin_host.h"
+#include "daemon/reactor.h"
 #include "daemon/request_codec.h"
 #include "daemon/session_table.h"
 #include "daemon/settings.h"
@@ -28,9 +29,20 @@ struct wsd_response {
 
 namespace wsd::daemon {
 
-class Worker {
+class Reactor;
+
+// What the master hands a worker process (as command-line flags).
+struct WorkerLaunch {
+  int id = 0;
+  int session_fd = -1;
+  std::vector<int> channel_fds;                           // PROCESS: one per reactor
+  int control_fd = -1;                                    // BASE: Hello to the master
+  std::vector<std::pair<int, uint16_t>> listen_fds;       // BASE: socket and its port, per listener
+};
+
+class Worker : public LocalDelivery {
  public:
-  Worker(const config::Config& config, int id, std::vector<int> channel_fds, int session_fd);
+  Worker(const config::Config& config, const WorkerLaunch& launch);
   ~Worker();
   // Returns the exit code: 0 after a normal stop, 3 when plugins fail to load.
   int run();
@@ -48,6 +60,8 @@ class Worker {
   uint8_t websocket_status(uint64_t conn);
   int send_to_reactor(uint64_t conn, ipc::MessageType type, uint16_t aux, std::string_view payload,
                       std::string_view payload2 = {});
+  int send_to_own_reactor(uint64_t conn, ipc::MessageType type, uint16_t aux, std::string_view payload,
+                          std::string_view payload2);
   int defer(wsd_ctx* ctx, wsd_defer_fn fn, void* arg);
   uint64_t add_timer(wsd_ctx* ctx, uint64_t ms, bool repeat, wsd_timer_fn fn, void* arg);
   bool clear_timer(uint64_t timer_id);
@@ -85,6 +99,13 @@ class Worker {
   void deliver_message(wsd_ctx& ctx, const ipc::MessageHeader& h, std::string_view payload);
   void answer(int r, wsd_ctx& ctx, ipc::MessageType type, const ipc::MessageHeader& h, std::string_view payload);
   void after_iteration();
+  bool base_mode() const { return reactor_ != nullptr; }
+  void start_base_reactor(const WorkerLaunch& launch);
+  void send_hello();
+  // LocalDelivery (BASE mode): an event from this process's reactor.
+  void deliver(ipc::MessageType type, uint64_t conn, uint16_t aux, uint8_t plugin, std::string_view payload,
+               std::string_view payload2) override;
+  static void on_stop_signal(evutil_socket_t, short, void* arg);
   void run_deferred();
   void flush_links();
   bool all_links_closed() const;
@@ -108,6 +129,15 @@ class Worker {
   std::unordered_set<uint64_t> accepted_handshakes_;
   RequestView request_view_;
   WorkerCounters counters_;
+  // BASE mode: this process's own reactor, and what it needs.
+  WorkerLaunch launch_;
+  std::unique_ptr<Routes> routes_;
+  Connection** by_slot_ = nullptr;
+  std::unique_ptr<Reactor> reactor_;
+  std::unique_ptr<ipc::Channel> control_;
+  struct event* stop_ev_ = nullptr;
+  bool not_supported_logged_ = false;
+  std::string scratch_;
 };
 
 // The function table handed to plugins (plugin_api.cc).

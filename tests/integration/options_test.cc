@@ -99,6 +99,7 @@ std::vector<std::unique_ptr<WsClient>> open_many(const WsdServer& server, int n,
 }  // namespace
 
 TEST_CASE("dispatch_mode 1 (round robin): a connection's messages go to every worker in turn") {
+  if (base_mode()) return;  // BASE mode has no reactors and no dispatch: the kernel spreads connections
   WsdServer server({probe_config("worker_num: 2\ndispatch_mode: 1\n")});
   REQUIRE_MESSAGE(server.started(), server.log());
   std::vector<Whoami> who;
@@ -120,6 +121,7 @@ TEST_CASE("dispatch_mode 1 (round robin): a connection's messages go to every wo
 }
 
 TEST_CASE("dispatch_mode 3 (preemptive): messages are answered, in any worker") {
+  if (base_mode()) return;  // BASE mode has no reactors and no dispatch: the kernel spreads connections
   WsdServer server({probe_config("worker_num: 2\ndispatch_mode: 3\n")});
   REQUIRE_MESSAGE(server.started(), server.log());
   std::vector<Whoami> who;
@@ -136,6 +138,7 @@ TEST_CASE("dispatch_mode 3 (preemptive): messages are answered, in any worker") 
 }
 
 TEST_CASE("dispatch_mode 4 (by IP): every connection from 127.0.0.1 lands on the same worker") {
+  if (base_mode()) return;  // BASE mode has no reactors and no dispatch: the kernel spreads connections
   WsdServer server({probe_config("worker_num: 3\ndispatch_mode: 4\n")});
   REQUIRE_MESSAGE(server.started(), server.log());
   std::vector<Whoami> who;
@@ -173,6 +176,7 @@ TEST_CASE("listeners: a second listener serves the same plugins and reports its 
 }
 
 TEST_CASE("reactor_num 2: connections spread over both reactors and push crosses them") {
+  if (base_mode()) return;  // BASE mode has no reactors and no dispatch: the kernel spreads connections
   WsdServer server({probe_config("worker_num: 2\nreactor_num: 2\n")});
   REQUIRE_MESSAGE(server.started(), server.log());
   std::vector<Whoami> who;
@@ -215,7 +219,8 @@ TEST_CASE("max_connection: connections over the limit are refused, and room come
 }
 
 TEST_CASE("buffer_output_size: push to a client that does not read fails with BUFFER_FULL, nothing is lost before") {
-  WsdServer server({probe_config("buffer_output_size: 256K\n")});
+  // One worker: in BASE mode a push reaches only the worker's own connections.
+  WsdServer server({probe_config("buffer_output_size: 256K\nworker_num: 1\n")});
   REQUIRE_MESSAGE(server.started(), server.log());
   WsClient sleeper, pusher;
   REQUIRE(sleeper.open(server.port(), "/"));

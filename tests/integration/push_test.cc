@@ -35,6 +35,19 @@ TEST_CASE("push: to a connection served by another worker") {
       }
     }
     REQUIRE_MESSAGE(b >= 0, "all connections landed on one worker");
+    if (base_mode()) {
+      // BASE mode does not route between workers (as Swoole's BASE mode):
+      // push returns WSD_ERR_NOT_SUPPORTED and the log says why, once.
+      CHECK(ask(*clients[a], "push " + std::to_string(who[b].id) + " from across") == "push -6");
+      CHECK(ask(*clients[a], "push " + std::to_string(who[b].id) + " again") == "push -6");
+      CHECK(ask(*clients[a], "exist " + std::to_string(who[b].id)) == "exist 1 established 1");
+      std::string log = server.log();
+      size_t first = log.find("BASE mode does not route");
+      CHECK(first != std::string::npos);
+      CHECK(log.find("BASE mode does not route", first + 1) == std::string::npos);
+      CHECK(log.find("conn " + std::to_string(who[b].id)) != std::string::npos);
+      continue;
+    }
     CHECK(ask(*clients[a], "push " + std::to_string(who[b].id) + " from across") == "push 0");
     CHECK(receive_text(*clients[b]) == "from across");
     CHECK(ask(*clients[b], "push " + std::to_string(who[a].id) + " and back") == "push 0");
@@ -49,7 +62,8 @@ TEST_CASE("push: to a connection served by another worker") {
 }
 
 TEST_CASE("push: to a closed id or an id never issued fails; exist and is_established") {
-  WsdServer server({probe_config()});
+  // One worker, so that the pushes below reach b in BASE mode too.
+  WsdServer server({probe_config("worker_num: 1\n")});
   REQUIRE_MESSAGE(server.started(), server.log());
   WsClient a, b;
   REQUIRE(a.open(server.port(), "/"));
@@ -134,7 +148,9 @@ TEST_CASE("get_client_info and connection iteration") {
 }
 
 TEST_CASE("broadcast plugin: GET ?message= pushes to every established connection, across workers") {
-  WsdServer server({probe_config(plugin_entry("broadcast", "broadcast.so", "/bc") + "worker_num: 2\nreactor_num: 2\n")});
+  // BASE mode reaches only the worker's own connections: one worker there.
+  WsdServer server({probe_config(plugin_entry("broadcast", "broadcast.so", "/bc") +
+                                 (base_mode() ? "worker_num: 1\n" : "worker_num: 2\nreactor_num: 2\n"))});
   REQUIRE_MESSAGE(server.started(), server.log());
   std::vector<std::unique_ptr<WsClient>> clients;
   for (int i = 0; i < 4; ++i) {

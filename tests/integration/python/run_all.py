@@ -38,6 +38,10 @@ def main():
             if not fname.startswith("test_") or args.k not in fname:
                 continue
             label = f"{name[:-3]}::{fname}"
+            if wsdtest.base_mode() and getattr(fn, "wsd_process_only", None):
+                skipped += 1
+                print(f"SKIP {label} (PROCESS mode only: {fn.wsd_process_only})", flush=True)
+                continue
             if getattr(fn, "wsd_pending", None):
                 skipped += 1
                 print(f"SKIP {label} (pending: {fn.wsd_pending})", flush=True)

@@ -6,7 +6,7 @@ import socket
 
 import websockets
 
-from wsdtest import Server, plugin_config, probe_config, recv
+from wsdtest import base_mode, Server, plugin_config, probe_config, recv
 
 
 def http_get(port, target, headers=None, method="GET", body=None, timeout=5.0):
@@ -158,6 +158,9 @@ def test_unsupported_websocket_version_gives_426():
 
 
 def broadcast_config(extra=""):
+    # BASE mode: a broadcast reaches only the worker's own connections, so one worker.
+    if base_mode():
+        extra += "worker_num: 1\n"
     return plugin_config(("broadcast", "broadcast.so", ["/"], True), extra=extra)
 
 

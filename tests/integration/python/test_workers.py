@@ -5,7 +5,7 @@ import itertools
 
 import websockets
 
-from wsdtest import pending, Server, probe_config, recv
+from wsdtest import pending, process_only, Server, probe_config, recv
 
 WORKERS = "worker_num: 3\n"
 
@@ -63,6 +63,7 @@ async def test_connections_spread_over_workers():
             await close_all(clients)
 
 
+@process_only("BASE mode does not route between workers: see test_base_mode_push_to_other_worker_not_supported")
 async def test_push_to_connection_on_another_worker():
     with Server(probe_config(WORKERS)) as s:
         clients = await open_clients(s, 6)
@@ -84,6 +85,7 @@ async def test_push_to_connection_on_another_worker():
             await close_all(clients)
 
 
+@process_only("BASE mode does not route between workers: see test_base_mode_push_to_other_worker_not_supported")
 async def test_cross_worker_pushes_keep_order():
     with Server(probe_config(WORKERS)) as s:
         clients = await open_clients(s, 6)
@@ -151,6 +153,7 @@ async def test_max_request_replaces_worker_without_clients_noticing():
         assert len(starts) >= 3, f"worker not replaced after max_request: {s.events()}"
 
 
+@process_only("BASE mode has no dispatch: the kernel spreads connections")
 async def test_dispatch_mode_1_round_robin_spreads_messages():
     with Server(probe_config(WORKERS + "dispatch_mode: 1\n")) as s:
         async with websockets.connect(s.url("/")) as ws:
@@ -164,6 +167,7 @@ async def test_dispatch_mode_1_round_robin_spreads_messages():
         assert len(await s.await_events(f"close {conn} ")) == 1, s.events()
 
 
+@process_only("BASE mode has no dispatch: the kernel spreads connections")
 async def test_dispatch_mode_4_by_client_ip():
     with Server(probe_config(WORKERS + "dispatch_mode: 4\n")) as s:
         clients = await open_clients(s, 6)
@@ -174,7 +178,6 @@ async def test_dispatch_mode_4_by_client_ip():
             await close_all(clients)
 
 
-@pending("issue 4: BASE mode")
 async def test_base_mode_push_to_other_worker_not_supported():
     # configuration.md, mode: base: "a push to another worker's connection
     # fails with 'not supported', as in Swoole" (WSD_ERR_NOT_SUPPORTED = -6).

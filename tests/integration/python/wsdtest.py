@@ -70,6 +70,10 @@ async def send_then_closed(ws, message, timeout=5.0):
     return await closed_by_server(ws, timeout)
 
 
+def base_mode():
+    return os.environ.get("WSD_TEST_MODE") == "base"
+
+
 class Server:
     def __init__(self, yaml_body, args=(), start_timeout=10.0, files=None):
         """files: {name: bytes} written into the server's folder first (the
@@ -81,6 +85,9 @@ class Server:
         self.events_file = os.path.join(self.dir, "events.log")
         text = "host: 127.0.0.1\nport: 0\nlog_level: debug\n" + yaml_body
         text = text.replace("EVENTS_FILE", self.events_file)
+        if base_mode() and "\nmode:" not in "\n" + text:
+            # One suite, two modes: WSD_TEST_MODE=base runs every server in BASE mode.
+            text += "\nmode: base\n"
         self.config = os.path.join(self.dir, "server.yaml")
         with open(self.config, "w") as f:
             f.write(text)
@@ -159,6 +166,16 @@ class Server:
         self.stop()
         if not os.environ.get("WSD_KEEP_TEST_DIRS"):
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def process_only(reason):
+    """Marks a test of PROCESS-mode routing (cross-worker push, dispatch
+    modes): skipped when the suite runs in BASE mode, where the documented
+    behaviour differs and has tests of its own. `reason` says which."""
+    def mark(fn):
+        fn.wsd_process_only = reason
+        return fn
+    return mark
 
 
 def pending(reason):

@@ -17,6 +17,11 @@ extern char** environ;
 namespace wsd::test {
 
 std::string WsdServer::binary() { return WSD_BINARY; }
+
+bool base_mode() {
+  const char* mode = std::getenv("WSD_TEST_MODE");
+  return mode != nullptr && std::string(mode) == "base";
+}
 std::string WsdServer::plugin_dir() { return WSD_PLUGIN_DIR; }
 
 std::string probe_config(const std::string& extra) {
@@ -40,6 +45,8 @@ WsdServer::WsdServer(ServerOptions options) {
   char tmpl[] = "/tmp/wsd-test-XXXXXX";
   dir_ = mkdtemp(tmpl);
   std::string yaml = "host: 127.0.0.1\nport: 0\nlog_level: debug\n" + options.yaml;
+  // One suite, two modes: WSD_TEST_MODE=base runs every server in BASE mode.
+  if (base_mode()) yaml += "\nmode: base\n";
   size_t pos;
   while ((pos = yaml.find("EVENTS_FILE")) != std::string::npos) yaml.replace(pos, 11, events_file());
   std::ofstream(dir_ + "/server.yaml") << yaml;

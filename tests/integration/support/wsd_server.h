@@ -55,6 +55,9 @@ class WsdServer {
   bool exited_ = false;
 };
 
+// True when the suite runs in BASE mode (WSD_TEST_MODE=base).
+bool base_mode();
+
 // A config with the probe plugin on "/" and the echo plugin on /echo,
 // events recorded in the server's folder. `extra` is appended (top-level keys).
 std::string probe_config(const std::string& extra = {});

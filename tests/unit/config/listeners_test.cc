@@ -63,7 +63,7 @@ TEST_CASE("listeners: errors") {
   const Case cases[] = {
       {"listeners:\n  - host: ::1\n", "test.yaml:2: listeners[0].port: missing (each listener needs a port)"},
       {"listeners:\n  - 9601\n",
-       "test.yaml:2: listeners[0]: expected a map (host, port, ssl_cert_file, ssl_key_file), got '9601'"},
+       "test.yaml:2: listeners[0]: expected a map (host, port and the other listener options), got '9601'"},
       {"listeners:\n  - port: 1\n    hots: a\n",
        "test.yaml:3: listeners[0].hots: unknown option 'hots' (did you mean 'host'?)"},
       {"listeners:\n  - port: 1\n    backlog: 5\n", "test.yaml:3: listeners[0].backlog: unknown option 'backlog'"},
@@ -75,6 +75,9 @@ TEST_CASE("listeners: errors") {
       {"listeners:\n  - port: 5\n    ssl_cert_file: cert.pem\n",
        "test.yaml:3: listeners[0].ssl_key_file: must be set together with ssl_cert_file"},
       {"ssl_key_file: cert.pem\n", "test.yaml:1: ssl_cert_file: must be set together with ssl_key_file"},
+      // A file that does not exist is one error, not also "must be set together".
+      {"ssl_cert_file: nope.pem\nssl_key_file: cert.pem\n",
+       "test.yaml:1: ssl_cert_file: no such file: " + dir.path() + "/nope.pem"},
   };
   for (const Case& c : cases) {
     INFO(c.yaml);

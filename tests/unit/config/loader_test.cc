@@ -45,6 +45,17 @@ TEST_CASE("an empty document gives the defaults") {
     CHECK(c.shutdown_timeout == d.shutdown_timeout);
     CHECK(c.log_level == LogLevel::Info);
     CHECK(c.websocket_compression_window_bits == 15);
+    CHECK(c.trusted_proxies.empty());
+    CHECK(c.admin_host == "127.0.0.1");
+    CHECK(c.admin_port == -1);
+    CHECK(c.max_connection_per_ip == 0);
+    CHECK(c.handshake_rate_per_ip == 0);
+    CHECK(c.max_message_rate == 0);
+    CHECK(c.heartbeat_close_code == 1001);
+    CHECK_FALSE(c.heartbeat_ping);
+    CHECK_FALSE(c.buffer_output_close);
+    CHECK(c.worker_respawn_max_delay == 10);
+    CHECK(c.reload_timeout == 30);
   }
 }
 
@@ -71,9 +82,20 @@ allowed_origins: [https://a.example, https://b.example]
 http_max_header_size: 16K
 http_max_headers: 100
 buffer_output_size: 8M
+buffer_output_close: true
 max_connection: 1000
+max_connection_per_ip: 10
+handshake_rate_per_ip: 2.5
+max_message_rate: 100
 heartbeat_check_interval: 30s
 heartbeat_idle_time: 2m
+heartbeat_close_code: 4000
+heartbeat_ping: true
+trusted_proxies: [10.0.0.0/8]
+admin_host: ::1
+admin_port: 9100
+worker_respawn_max_delay: 1m
+reload_timeout: 5s
 handshake_timeout: 500ms
 shutdown_timeout: 1.5
 log_file: /var/log/wsd.log
@@ -109,9 +131,21 @@ group: www-data
   CHECK(c.http_max_header_size == 16 * 1024);
   CHECK(c.http_max_headers == 100);
   CHECK(c.buffer_output_size == 8 * 1024 * 1024);
+  CHECK(c.buffer_output_close);
   CHECK(c.max_connection == 1000);
+  CHECK(c.max_connection_per_ip == 10);
+  CHECK(c.handshake_rate_per_ip == 2.5);
+  CHECK(c.max_message_rate == 100);
   CHECK(c.heartbeat_check_interval == 30);
   CHECK(c.heartbeat_idle_time == 120);
+  CHECK(c.heartbeat_close_code == 4000);
+  CHECK(c.heartbeat_ping);
+  CHECK(c.trusted_proxies == std::vector<std::string>{"10.0.0.0/8"});
+  CHECK(c.listeners[0].trusted_proxies == std::vector<std::string>{"10.0.0.0/8"});
+  CHECK(c.admin_host == "::1");
+  CHECK(c.admin_port == 9100);
+  CHECK(c.worker_respawn_max_delay == 60);
+  CHECK(c.reload_timeout == 5);
   CHECK(c.handshake_timeout == doctest::Approx(0.5));
   CHECK(c.shutdown_timeout == doctest::Approx(1.5));
   CHECK(c.log_file == "/var/log/wsd.log");
@@ -224,6 +258,14 @@ TEST_CASE("range errors name the range and the line") {
       {"max_request: -1", "test.yaml:3: max_request: must be at least 0 (got -1)"},
       {"port: 65536", "test.yaml:3: port: must be between 0 and 65535 (got 65536)"},
       {"port: -1", "test.yaml:3: port: must be between 0 and 65535 (got -1)"},
+      {"max_connection_per_ip: -1", "test.yaml:3: max_connection_per_ip: must be between 0 and 16777215 (got -1)"},
+      {"max_connection_per_ip: 16777216",
+       "test.yaml:3: max_connection_per_ip: must be between 0 and 16777215 (got 16777216)"},
+      {"handshake_rate_per_ip: -1", "test.yaml:3: handshake_rate_per_ip: must be at least 0 (got -1)"},
+      {"max_message_rate: -0.5", "test.yaml:3: max_message_rate: must be at least 0 (got -0.5)"},
+      {"worker_respawn_max_delay: 0", "test.yaml:3: worker_respawn_max_delay: must be greater than 0 (got 0)"},
+      {"reload_timeout: 0s", "test.yaml:3: reload_timeout: must be greater than 0 (got 0)"},
+      {"reload_timeout: -1", "test.yaml:3: reload_timeout: must be greater than 0 (got -1)"},
   };
   for (const Case& c : cases) {
     INFO(c.line);
@@ -236,7 +278,9 @@ TEST_CASE("bounds themselves are accepted") {
                            "buffer_output_size: 1024", "max_connection: 16777215", "http_max_header_size: 1024",
                            "http_max_header_size: 1M", "http_max_headers: 1000", "port: 0", "port: 65535",
                            "websocket_compression_window_bits: 9", "handshake_timeout: 1ms", "shutdown_timeout: 0",
-                           "max_request: 0"}) {
+                           "max_request: 0", "max_connection_per_ip: 0", "max_connection_per_ip: 16777215",
+                           "handshake_rate_per_ip: 0", "handshake_rate_per_ip: 0.1", "max_message_rate: 0",
+                           "max_message_rate: 1e6", "worker_respawn_max_delay: 1ms", "reload_timeout: 1h"}) {
     INFO(yaml);
     LoadResult r = load(yaml);
     for (const std::string& e : r.errors) MESSAGE(e);
@@ -272,11 +316,39 @@ TEST_CASE("wrong types") {
       {"allowed_origins: [a, [b]]", "test.yaml:1: allowed_origins[1]: expected a string, got a list"},
       {"listeners: 5", "test.yaml:1: listeners: expected a list of listeners, got '5'"},
       {"plugins: {name: x}", "test.yaml:1: plugins: expected a list of plugins, got a map"},
+      {"handshake_rate_per_ip: fast", "test.yaml:1: handshake_rate_per_ip: expected a number, got 'fast'"},
+      {"max_message_rate: 10/s", "test.yaml:1: max_message_rate: expected a number, got '10/s'"},
+      {"max_message_rate: 10s", "test.yaml:1: max_message_rate: expected a number, got '10s'"},
+      {"max_message_rate: .inf", "test.yaml:1: max_message_rate: expected a number, got '.inf'"},
+      {"max_message_rate: nan", "test.yaml:1: max_message_rate: expected a number, got 'nan'"},
+      {"max_message_rate:", "test.yaml:1: max_message_rate: expected a number, got nothing"},
+      {"heartbeat_ping: on", "test.yaml:1: heartbeat_ping: expected true or false, got 'on'"},
+      {"buffer_output_close: 1", "test.yaml:1: buffer_output_close: expected true or false, got '1'"},
+      {"reload_timeout: later",
+       "test.yaml:1: reload_timeout: expected a duration (seconds, or with a unit: 500ms, 30s, 2m, 1h), got "
+       "'later'"},
   };
   for (const Case& c : cases) {
     INFO(c.yaml);
     CHECK(only_error(load(c.yaml)) == c.error);
   }
+}
+
+TEST_CASE("heartbeat_close_code: a code valid on the wire") {
+  for (int code : {1000, 1001, 1003, 1007, 1008, 1011, 1014, 3000, 4000, 4999}) {
+    INFO(code);
+    LoadResult r = load("heartbeat_close_code: " + std::to_string(code));
+    REQUIRE(r.ok);
+    CHECK(r.config.heartbeat_close_code == code);
+  }
+  for (int code : {-1, 0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535, 65536, 100000}) {
+    INFO(code);
+    CHECK(only_error(load("\nheartbeat_close_code: " + std::to_string(code))) ==
+          "test.yaml:2: heartbeat_close_code: must be a close code valid on the wire: 1000-1003, 1007-1014 or "
+          "3000-4999 (got " + std::to_string(code) + ")");
+  }
+  CHECK(only_error(load("heartbeat_close_code: normal")) ==
+        "test.yaml:1: heartbeat_close_code: expected an integer, got 'normal'");
 }
 
 TEST_CASE("strings: scalars of any kind, nothing is empty") {
@@ -306,6 +378,11 @@ TEST_CASE("unknown keys, with a suggestion when one is close") {
       {"listeners:\n  - port: 1\n    prot: 2",
        "test.yaml:3: listeners[0].prot: unknown option 'prot' (did you mean 'port'?)"},
       {"worker_num: 2\nworker_num: 3", "test.yaml:2: worker_num: given twice (first on line 1)"},
+      {"max_connections_per_ip: 2",
+       "test.yaml:1: max_connections_per_ip: unknown option 'max_connections_per_ip' (did you mean "
+       "'max_connection_per_ip'?)"},
+      {"heartbeat_close: 1000",
+       "test.yaml:1: heartbeat_close: unknown option 'heartbeat_close' (did you mean 'heartbeat_close_code'?)"},
   };
   for (const Case& c : cases) {
     INFO(c.yaml);

@@ -75,4 +75,49 @@ TEST_CASE("config/server.yaml: the commented options are the defaults") {
   CHECK(a.log_file == b.log_file);
   CHECK(a.daemonize == b.daemonize);
   CHECK(a.listeners.size() == b.listeners.size());
+  CHECK(a.trusted_proxies == b.trusted_proxies);
+  CHECK(a.admin_host == b.admin_host);
+  CHECK(a.admin_port == b.admin_port);
+  CHECK(a.max_connection_per_ip == b.max_connection_per_ip);
+  CHECK(a.handshake_rate_per_ip == b.handshake_rate_per_ip);
+  CHECK(a.max_message_rate == b.max_message_rate);
+  CHECK(a.heartbeat_close_code == b.heartbeat_close_code);
+  CHECK(a.heartbeat_ping == b.heartbeat_ping);
+  CHECK(a.buffer_output_close == b.buffer_output_close);
+  CHECK(a.worker_respawn_max_delay == b.worker_respawn_max_delay);
+  CHECK(a.reload_timeout == b.reload_timeout);
+  for (size_t i = 0; i < a.listeners.size() && i < b.listeners.size(); ++i) {
+    const Listener& x = a.listeners[i];
+    const Listener& y = b.listeners[i];
+    CHECK(x.ssl_cert_file == y.ssl_cert_file);
+    CHECK(x.ssl_key_file == y.ssl_key_file);
+    CHECK(x.ssl_protocols == y.ssl_protocols);
+    CHECK(x.ssl_ciphers == y.ssl_ciphers);
+    CHECK(x.ssl_verify_peer == y.ssl_verify_peer);
+    CHECK(x.ssl_client_cert_file == y.ssl_client_cert_file);
+    CHECK(x.proxy_protocol == y.proxy_protocol);
+    CHECK(x.trusted_proxies == y.trusted_proxies);
+  }
+}
+
+// Every option the loader knows appears in server.yaml (as "# name: " or
+// "name: ") and in docs/configuration.md (as "| `name` |").
+TEST_CASE("config/server.yaml and docs/configuration.md name every option") {
+  auto slurp = [](const char* path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  std::string yaml = slurp(WSD_SOURCE_DIR "/config/server.yaml");
+  std::string doc = slurp(WSD_SOURCE_DIR "/docs/configuration.md");
+  const char* const options[] = {
+      "ssl_protocols", "ssl_ciphers", "ssl_verify_peer", "ssl_client_cert_file", "proxy_protocol",
+      "trusted_proxies", "admin_host", "admin_port", "max_connection_per_ip", "handshake_rate_per_ip",
+      "max_message_rate", "heartbeat_close_code", "heartbeat_ping", "buffer_output_close",
+      "worker_respawn_max_delay", "reload_timeout",
+  };
+  for (const char* name : options) {
+    INFO(std::string(name));
+    CHECK(yaml.find("\n# " + std::string(name) + ": ") != std::string::npos);
+    CHECK(doc.find("| `" + std::string(name) + "` |") != std::string::npos);
+  }
 }
