@@ -15,11 +15,15 @@
 #include "core/http_request.h"
 #include "core/message_reader.h"
 #include "core/permessage_deflate.h"
+#include "core/proxy_protocol.h"
+#include "daemon/tls_session.h"
 
 namespace wsd::daemon {
 
 // Where a connection is in its life, read top to bottom.
 enum class Phase : uint8_t {
+  ProxyHeader,      // a trusted proxy's PROXY protocol header (proxy_protocol listeners)
+  TlsHandshake,     // the TLS handshake (TLS listeners)
   Http,             // reading an HTTP request (upgrade or plain)
   AwaitWorker,      // a worker is answering: custom handshake, headers, or a plain request
   WebSocket,        // established: frames flow
@@ -44,6 +48,8 @@ struct Connection {
   int16_t plugin = -1;            // route; -1 before routing
   uint16_t worker = 0;            // home worker (open, close, request events)
   uint16_t server_port = 0;
+  uint8_t listener = 0;           // index into Settings::listeners
+  bool io_wants_write = false;    // TLS: the last read or handshake step needs the socket writable
   bool websocket = false;         // the handshake completed
   bool read_paused = false;       // backpressure from a worker
   bool want_write = false;        // EV_WRITE armed
@@ -59,7 +65,9 @@ struct Connection {
   struct event ev;                // one libevent event, re-armed for read/write as needed
   std::unique_ptr<core::HttpRequestParser> http;
   std::unique_ptr<PendingRequest> pending;
-  std::unique_ptr<std::string> stash;   // bytes to read again on the next iteration (replay_later)
+  std::unique_ptr<std::string> stash;
+  std::unique_ptr<TlsSession> tls;                       // TLS listeners only
+  std::unique_ptr<core::ProxyHeaderParser> proxy;        // only until the PROXY header is read   // bytes to read again on the next iteration (replay_later)
   std::unique_ptr<core::Deflater> deflater;
   std::unique_ptr<core::Inflater> inflater;
   core::MessageReader reader;

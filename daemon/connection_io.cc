@@ -46,6 +46,17 @@ void Reactor::open_connection(const Accepted& a) {
     std::memcpy(info.addr, &a.peer.sin6_addr, 16);
     info.remote_port = ntohs(a.peer.sin6_port);
   }
+  // Until a trusted proxy says otherwise, the client is the TCP peer.
+  info.peer_family = info.family;
+  std::memcpy(info.peer_addr, info.addr, sizeof info.addr);
+  info.peer_port = info.remote_port;
+  const ListenerRuntime& listener = settings_.listeners[a.listener];
+  info.tls = listener.tls ? 1 : 0;
+  if (listener.proxy_protocol && !peer_is_trusted(a.peer, listener)) {
+    spdlog::debug("[reactor {}] PROXY header expected from an untrusted peer: closed", index_);
+    ::close(a.fd);
+    return;
+  }
   // The home worker is fixed before the id exists only for by-IP dispatch.
   uint64_t id = sessions_.acquire(info);
   if (id == 0) {
@@ -57,6 +68,7 @@ void Reactor::open_connection(const Accepted& a) {
   c->fd = a.fd;
   c->peer = a.peer;
   c->server_port = a.server_port;
+  c->listener = a.listener;
   c->http = std::make_unique<core::HttpRequestParser>(settings_.http);
   c->deadline = now() + settings_.handshake_timeout;
   c->worker = static_cast<uint16_t>(pick_worker(*c, false));
@@ -64,9 +76,24 @@ void Reactor::open_connection(const Accepted& a) {
   c->list_index = static_cast<uint32_t>(connections_.size());
   connections_.push_back(c);
   by_slot_[slot_of(id)] = c;
+  if (listener.proxy_protocol) {
+    c->proxy = std::make_unique<core::ProxyHeaderParser>();
+    c->phase = Phase::ProxyHeader;
+  } else {
+    begin_after_proxy(*c);
+  }
   event_assign(&c->ev, base_, c->fd, EV_READ | EV_PERSIST, &Reactor::on_connection_event, c);
   event_add(&c->ev, nullptr);
   spdlog::debug("[reactor {}] conn {}: accepted", index_, id);
+}
+
+bool Reactor::peer_is_trusted(const sockaddr_in6& peer, const ListenerRuntime& l) const {
+  if (!l.trusted) return false;
+  if (peer.sin6_family == AF_INET) {
+    return l.trusted->contains(AF_INET, reinterpret_cast<const uint8_t*>(
+                                            &reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr));
+  }
+  return l.trusted->contains(AF_INET6, reinterpret_cast<const uint8_t*>(&peer.sin6_addr));
 }
 
 // Over max_connection: a 503 before any handshake, best effort (one
@@ -93,26 +120,38 @@ void Reactor::on_connection_event(evutil_socket_t, short what, void* arg) {
 }
 
 void Reactor::on_readable(Connection& c) {
-  for (int i = 0; i < kReadsPerWakeup && !c.doomed && !c.read_paused; ++i) {
-    ssize_t n = ::read(c.fd, read_buffer_.data(), read_buffer_.size());
-    if (n > 0) {
-      sessions_.touch(c.id, wall_seconds());
-      feed(c, read_buffer_.data(), static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < read_buffer_.size()) return;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    // EOF or reset: the client went away without (finishing) a close handshake.
-    if (c.phase == Phase::Closing || c.phase == Phase::Draining) {
-      // We had already sent our close; the code we sent stands.
-    } else {
-      c.close_code = WSD_CLOSE_ABNORMAL;
-      c.close_by_server = false;
-    }
-    destroy(c);
-    return;
+  if (c.phase == Phase::ProxyHeader) {
+    read_proxy_header(c);
+    if (c.doomed || c.phase == Phase::ProxyHeader) return;
   }
+  if (c.phase == Phase::TlsHandshake && !drive_tls_handshake(c)) return;
+  int i = 0;
+  for (; i < kReadsPerWakeup && !c.doomed && !c.read_paused; ++i) {
+    size_t n = 0;
+    switch (read_bytes(c, read_buffer_.data(), read_buffer_.size(), n)) {
+      case IoStatus::Data:
+        sessions_.touch(c.id, wall_seconds());
+        feed(c, read_buffer_.data(), n);
+        if (n < read_buffer_.size() && !(c.tls && c.tls->pending())) return;
+        continue;
+      case IoStatus::WouldBlock:
+        if (c.io_wants_write) update_events(c);
+        return;
+      case IoStatus::Eof:
+      case IoStatus::Error:
+        // The client went away without (finishing) a close handshake. If we
+        // had already sent our close, the code we sent stands.
+        if (c.phase != Phase::Closing && c.phase != Phase::Draining) {
+          c.close_code = WSD_CLOSE_ABNORMAL;
+          c.close_by_server = false;
+        }
+        if (c.tls) c.tls.reset();  // no close_notify to a peer that is gone
+        destroy(c);
+        return;
+    }
+  }
+  // Out of budget with bytes still inside TLS: the fd will not wake us for them.
+  if (i == kReadsPerWakeup && !c.doomed && c.tls && c.tls->pending()) event_active(&c.ev, EV_READ, 0);
 }
 
 void Reactor::feed(Connection& c, uint8_t* data, size_t len) {
@@ -140,10 +179,22 @@ void Reactor::feed(Connection& c, uint8_t* data, size_t len) {
     }
     case Phase::Draining:
       break;  // nothing more is read once we are leaving
+    case Phase::ProxyHeader:
+    case Phase::TlsHandshake:
+      break;  // on_readable handles these before any bytes are fed
   }
 }
 
 void Reactor::on_writable(Connection& c) {
+  if (c.phase == Phase::TlsHandshake) {
+    if (drive_tls_handshake(c)) on_readable(c);  // the request may already be inside TLS
+    return;
+  }
+  if (c.io_wants_write) {
+    c.io_wants_write = false;
+    on_readable(c);
+    if (c.doomed) return;
+  }
   write_now(c);
 }
 
@@ -159,14 +210,16 @@ void Reactor::queue_output(Connection& c, std::string_view a, std::string_view b
 // Called after each loop iteration for connections written during it.
 void Reactor::write_now(Connection& c) {
   while (c.out_head < c.out.size()) {
-    ssize_t n = ::send(c.fd, c.out.data() + c.out_head, c.out.size() - c.out_head, MSG_NOSIGNAL);
-    if (n > 0) {
-      c.out_head += static_cast<size_t>(n);
+    size_t n = 0;
+    IoStatus st = send_bytes(c, reinterpret_cast<const uint8_t*>(c.out.data()) + c.out_head,
+                             c.out.size() - c.out_head, n);
+    if (st == IoStatus::Data) {
+      c.out_head += n;
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (st == IoStatus::WouldBlock) break;
     c.close_code = WSD_CLOSE_ABNORMAL;
+    if (c.tls) c.tls.reset();
     destroy(c);
     return;
   }
@@ -184,7 +237,7 @@ void Reactor::write_now(Connection& c) {
 }
 
 void Reactor::update_events(Connection& c) {
-  bool want_write = c.pending_output() > 0;
+  bool want_write = c.pending_output() > 0 || c.io_wants_write;
   bool want_read = !c.read_paused;
   short events = EV_PERSIST | (want_read ? EV_READ : 0) | (want_write ? EV_WRITE : 0);
   if (event_get_events(&c.ev) == events && event_pending(&c.ev, EV_READ | EV_WRITE, nullptr)) return;
@@ -234,6 +287,7 @@ void Reactor::free_doomed() {
     connections_.pop_back();
     by_slot_[slot_of(c->id)] = nullptr;
     sessions_.release(c->id);
+    if (c->tls) c->tls->shutdown();  // close_notify, best effort
     ::close(c->fd);
     spdlog::debug("[reactor {}] conn {}: closed ({})", index_, c->id, c->close_code);
     delete c;

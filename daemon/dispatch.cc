@@ -91,6 +91,8 @@ void Reactor::resume_paused(int w) {
     if (!c || c->phase == Phase::Draining) continue;
     c->read_paused = false;
     update_events(*c);
+    // Bytes already decrypted inside TLS do not make the fd readable again.
+    if (c->tls && c->tls->pending()) event_active(&c->ev, EV_READ, 0);
   }
 }
 

@@ -26,16 +26,15 @@ void Reactor::feed_http(Connection& c, uint8_t* data, size_t len) {
 
 PeerInfo Reactor::peer_info(const Connection& c) const {
   PeerInfo p;
+  SessionInfo info;
+  sessions_.read(c.id, info);
   char text[INET6_ADDRSTRLEN] = {};
-  if (c.peer.sin6_family == AF_INET) {
-    auto* v4 = reinterpret_cast<const sockaddr_in*>(&c.peer);
-    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
-    p.remote_port = ntohs(v4->sin_port);
-  } else {
-    inet_ntop(AF_INET6, &c.peer.sin6_addr, text, sizeof text);
-    p.remote_port = ntohs(c.peer.sin6_port);
-  }
+  inet_ntop(info.family == AF_INET ? AF_INET : AF_INET6, info.addr, text, sizeof text);
   p.remote_ip = text;
+  p.remote_port = info.remote_port;
+  inet_ntop(info.peer_family == AF_INET ? AF_INET : AF_INET6, info.peer_addr, text, sizeof text);
+  p.peer_ip = text;
+  p.peer_port = info.peer_port;
   p.server_port = c.server_port;
   return p;
 }
@@ -47,6 +46,7 @@ void Reactor::on_http_request(Connection& c, std::string_view leftover) {
     answer_http(c, 400, "missing or repeated Host");
     return;
   }
+  apply_forwarded(c);
   int plugin = routes_.route(req.path);
   if (plugin == kNoPlugin) {
     answer_http(c, 404, "no plugin serves this path");

@@ -142,6 +142,12 @@ std::string Master::join_fds(const std::vector<int>& fds) {
 
 int Master::run() {
   signal(SIGPIPE, SIG_IGN);
+  // Certificates and keys are checked before anything is bound.
+  std::string error;
+  if (!load_listeners(settings_, config_, error)) {
+    spdlog::critical("{}", error);
+    return 1;
+  }
   if (!bind_listeners()) return 1;
   // BASE mode: each worker allocates from its own share of the table, and
   // any one of them may hold up to max_connection; the limit itself is
@@ -290,8 +296,11 @@ void Master::on_startup_poll(evutil_socket_t, short, void* arg) {
 void Master::on_accept(evutil_socket_t fd, short, void* arg) {
   auto* self = static_cast<Master*>(arg);
   uint16_t port = 0;
-  for (const ListenSocket& l : self->listeners_) {
-    if (l.fd == fd) port = l.port;
+  uint8_t listener = 0;
+  for (size_t i = 0; i < self->listeners_.size(); ++i) {
+    if (self->listeners_[i].fd != fd) continue;
+    port = self->listeners_[i].port;
+    listener = static_cast<uint8_t>(i);
   }
   for (int i = 0; i < 64; ++i) {
     Accepted a{};
@@ -306,6 +315,7 @@ void Master::on_accept(evutil_socket_t fd, short, void* arg) {
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     a.fd = cfd;
     a.server_port = port;
+    a.listener = listener;
     // Round robin: connections spread evenly over the reactors.
     self->reactors_[self->next_reactor_++ % self->reactors_.size()]->adopt(a);
   }

@@ -110,6 +110,9 @@ int api_get_client_info(wsd_ctx* ctx, wsd_conn_t conn, wsd_client_info* out) {
   ci.websocket_status = info.status;
   ci.reactor_id = info.reactor;
   ci.worker_id = info.worker;
+  ci.tls = info.tls;
+  inet_ntop(info.peer_family == AF_INET ? AF_INET : AF_INET6, info.peer_addr, ci.peer_ip, sizeof ci.peer_ip);
+  ci.peer_port = info.peer_port;
   std::memcpy(out, &ci, std::min<size_t>(size, sizeof ci));
   return WSD_OK;
 }

@@ -120,8 +120,8 @@ bool Reactor::stop_complete() {
   return true;
 }
 
-void Reactor::listen(int fd, uint16_t port) {
-  ListenEvent l{event_new(base_, fd, EV_READ | EV_PERSIST, &Reactor::on_accept, this), port};
+void Reactor::listen(int fd, uint16_t port, uint8_t listener) {
+  ListenEvent l{event_new(base_, fd, EV_READ | EV_PERSIST, &Reactor::on_accept, this), port, listener};
   event_add(l.ev, nullptr);
   listeners_.push_back(l);
 }
@@ -130,8 +130,11 @@ void Reactor::on_accept(evutil_socket_t fd, short, void* arg) {
   auto* self = static_cast<Reactor*>(arg);
   if (self->stopping_) return;
   uint16_t port = 0;
+  uint8_t listener = 0;
   for (const ListenEvent& l : self->listeners_) {
-    if (event_get_fd(l.ev) == fd) port = l.port;
+    if (event_get_fd(l.ev) != fd) continue;
+    port = l.port;
+    listener = l.listener;
   }
   for (int i = 0; i < 64; ++i) {
     Accepted a{};
@@ -142,6 +145,7 @@ void Reactor::on_accept(evutil_socket_t fd, short, void* arg) {
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     a.fd = cfd;
     a.server_port = port;
+    a.listener = listener;
     self->open_connection(a);
   }
 }

@@ -31,6 +31,7 @@ struct Accepted {
   int fd;
   sockaddr_in6 peer;
   uint16_t server_port;
+  uint8_t listener;    // index into Settings::listeners
 };
 
 // BASE mode: a reactor's events go straight to the plugins of its own
@@ -57,7 +58,7 @@ class Reactor : private core::MessageSink {
   // PROCESS mode: runs the loop on a thread of its own.
   void start();
   // BASE mode: accept from this listening socket on the reactor's loop.
-  void listen(int fd, uint16_t port);
+  void listen(int fd, uint16_t port, uint8_t listener);
   // BASE mode: the owner's loop calls this after each iteration.
   void after_iteration();
   // True once a requested stop is complete (cutting off, through destroy(),
@@ -94,6 +95,7 @@ class Reactor : private core::MessageSink {
   void take_inbox();
   void open_connection(const Accepted& a);
   void refuse_connection(int fd);
+  bool peer_is_trusted(const sockaddr_in6& peer, const ListenerRuntime& l) const;
 
   // connection I/O (connection_io.cc)
   static void on_connection_event(evutil_socket_t fd, short what, void* arg);
@@ -106,6 +108,15 @@ class Reactor : private core::MessageSink {
   void finish(Connection& c);               // close after what is queued has left
   void destroy(Connection& c);              // at a safe point: close, release, report
   void free_doomed();
+
+  // what comes before HTTP: PROXY header, TLS handshake; byte I/O through TLS (tls_phase.cc)
+  enum class IoStatus : uint8_t { Data, WouldBlock, Eof, Error };
+  IoStatus read_bytes(Connection& c, uint8_t* buf, size_t cap, size_t& n);
+  IoStatus send_bytes(Connection& c, const uint8_t* buf, size_t len, size_t& n);
+  void read_proxy_header(Connection& c);
+  bool drive_tls_handshake(Connection& c);   // true once done
+  void begin_after_proxy(Connection& c);
+  void apply_forwarded(Connection& c);
 
   // HTTP phase (http_phase.cc)
   void feed_http(Connection& c, uint8_t* data, size_t len);
@@ -160,6 +171,7 @@ class Reactor : private core::MessageSink {
   struct ListenEvent {
     struct event* ev;
     uint16_t port;
+    uint8_t listener;
   };
   std::vector<ListenEvent> listeners_;
   struct event* wake_ev_ = nullptr;

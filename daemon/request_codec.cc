@@ -23,6 +23,8 @@ void encode_request(const core::HttpRequest& req, const PeerInfo& peer, std::str
   w.str(peer.remote_ip);
   w.u16(peer.remote_port);
   w.u16(peer.server_port);
+  w.str(peer.peer_ip);
+  w.u16(peer.peer_port);
 }
 
 bool decode_request(std::string_view payload, uint64_t conn, RequestView& out) {
@@ -47,6 +49,8 @@ bool decode_request(std::string_view payload, uint64_t conn, RequestView& out) {
   q.remote_addr = view(r.str());
   q.remote_port = r.u16();
   q.server_port = r.u16();
+  q.peer_addr = view(r.str());
+  q.peer_port = r.u16();
   return r.ok();
 }
 

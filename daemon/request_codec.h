@@ -13,9 +13,11 @@
 namespace wsd::daemon {
 
 struct PeerInfo {
-  std::string remote_ip;
+  std::string remote_ip;     // the client
   uint16_t remote_port = 0;
   uint16_t server_port = 0;
+  std::string peer_ip;       // the TCP peer
+  uint16_t peer_port = 0;
 };
 
 void encode_request(const core::HttpRequest& req, const PeerInfo& peer, std::string& out);

@@ -1,6 +1,8 @@
 #include "daemon/session_table.h"
 
 #include <algorithm>
+#include <cstring>
+#include <netinet/in.h>
 #include <stdexcept>
 #include <string>
 #include <sys/mman.h>
@@ -134,6 +136,16 @@ void SessionTable::set_worker(uint64_t id, uint16_t worker) {
   if (SessionSlot* s = slot(id)) {
     s->version.fetch_add(1, std::memory_order_acq_rel);
     s->info.worker = worker;
+    s->version.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
+void SessionTable::set_remote(uint64_t id, uint8_t family, const uint8_t* addr, uint16_t port) {
+  if (SessionSlot* s = slot(id)) {
+    s->version.fetch_add(1, std::memory_order_acq_rel);
+    s->info.family = family;
+    std::memcpy(s->info.addr, addr, family == AF_INET ? 4 : 16);
+    s->info.remote_port = port;
     s->version.fetch_add(1, std::memory_order_acq_rel);
   }
 }

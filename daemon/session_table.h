@@ -25,10 +25,14 @@ struct SessionInfo {
   uint8_t status = 0;         // WSD_STATUS_* (0 = plain HTTP connection)
   uint8_t reactor = 0;
   uint16_t worker = 0;        // home worker
-  uint16_t remote_port = 0;
+  uint16_t remote_port = 0;   // the client (after PROXY / X-Forwarded-For)
   uint16_t server_port = 0;
   uint8_t family = 0;         // AF_INET or AF_INET6
+  uint8_t tls = 0;
   uint8_t addr[16] = {};
+  uint8_t peer_family = 0;    // the TCP peer
+  uint16_t peer_port = 0;
+  uint8_t peer_addr[16] = {};
   int64_t connect_time = 0;
   int64_t last_time = 0;
 };
@@ -74,6 +78,8 @@ class SessionTable {
   uint64_t acquire(const SessionInfo& info);
   void set_status(uint64_t id, uint8_t status);
   void set_worker(uint64_t id, uint16_t worker);
+  // The real client, learnt from a trusted proxy.
+  void set_remote(uint64_t id, uint8_t family, const uint8_t* addr, uint16_t port);
   void set_output(uint64_t id, size_t bytes);
   void touch(uint64_t id, int64_t now);
   void release(uint64_t id);

@@ -29,4 +29,38 @@ Settings make_settings(const config::Config& c) {
   return s;
 }
 
+bool load_listeners(Settings& s, const config::Config& c, std::string& error) {
+  s.listeners.clear();
+  for (const config::Listener& l : c.listeners) {
+    ListenerRuntime rt;
+    std::string where = l.host + ":" + std::to_string(l.port);
+    if (!l.ssl_cert_file.empty()) {
+      TlsSettings tls;
+      tls.cert_file = l.ssl_cert_file;
+      tls.key_file = l.ssl_key_file;
+      tls.protocols = l.ssl_protocols;
+      tls.ciphers = l.ssl_ciphers;
+      tls.verify_peer = l.ssl_verify_peer;
+      tls.client_ca_file = l.ssl_client_cert_file;
+      rt.tls = std::make_shared<TlsContextHolder>();
+      std::string why;
+      if (!rt.tls->load(tls, why)) {
+        error = "listener " + where + ": " + why;
+        return false;
+      }
+    }
+    rt.proxy_protocol = l.proxy_protocol;
+    rt.trusted = std::make_shared<core::TrustedProxies>();
+    for (const std::string& cidr : l.trusted_proxies) {
+      std::string why;
+      if (!rt.trusted->add(cidr, why)) {
+        error = "listener " + where + ": trusted_proxies: " + why;
+        return false;
+      }
+    }
+    s.listeners.push_back(std::move(rt));
+  }
+  return true;
+}
+
 }  // namespace wsd::daemon

@@ -3,13 +3,25 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "core/handshake.h"
 #include "core/http_request.h"
+#include "core/forwarded.h"
 #include "core/message_reader.h"
+#include "daemon/tls_context.h"
 
 namespace wsd::daemon {
+
+// What a listener does beyond accepting: TLS, and which proxies it believes.
+struct ListenerRuntime {
+  std::shared_ptr<TlsContextHolder> tls;            // null: plain
+  bool proxy_protocol = false;                      // a PROXY header comes first
+  std::shared_ptr<core::TrustedProxies> trusted;    // PROXY headers and X-Forwarded-For from these only
+};
 
 struct Settings {
   const config::Config* config = nullptr;
@@ -27,8 +39,13 @@ struct Settings {
   bool open_pong_frame = false;
   double handshake_timeout = 10;
   double close_timeout = 5;        // wait for the client's close reply
+  std::vector<ListenerRuntime> listeners;   // by listener index (load_listeners)
 };
 
 Settings make_settings(const config::Config& config);
+
+// Loads each listener's TLS context and trusted proxies; false with `error`
+// naming the listener and the reason (a key that does not match, ...).
+bool load_listeners(Settings& settings, const config::Config& config, std::string& error);
 
 }  // namespace wsd::daemon

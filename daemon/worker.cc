@@ -58,7 +58,7 @@ int Worker::run() {
       return 3;
     }
   }
-  if (config_.mode == config::Mode::Base) start_base_reactor(launch_);
+  if (config_.mode == config::Mode::Base && !start_base_reactor(launch_)) return 3;
   send_hello();
 
   if (base_mode()) {
@@ -81,7 +81,12 @@ int Worker::run() {
 
 // BASE mode: the reactor runs here, on this loop, accepting from this
 // worker's own SO_REUSEPORT sockets; events go straight to the plugins.
-void Worker::start_base_reactor(const WorkerLaunch& launch) {
+bool Worker::start_base_reactor(const WorkerLaunch& launch) {
+  std::string error;
+  if (!load_listeners(settings_, config_, error)) {
+    spdlog::critical("{}", error);
+    return false;
+  }
   routes_ = std::make_unique<Routes>(config_.plugins);
   for (size_t i = 0; i < plugins_.size(); ++i)
     routes_->set_capabilities(static_cast<int>(i), plugin_capabilities(plugins_[i]->ctx.plugin));
@@ -89,9 +94,11 @@ void Worker::start_base_reactor(const WorkerLaunch& launch) {
   by_slot_ = static_cast<Connection**>(std::calloc(sessions_.capacity(), sizeof(Connection*)));
   reactor_ = std::make_unique<Reactor>(id_, settings_, sessions_, *routes_, by_slot_, base_, this,
                                        static_cast<uint16_t>(id_));
-  for (const auto& [fd, port] : launch.listen_fds) reactor_->listen(fd, port);
+  for (size_t i = 0; i < launch.listen_fds.size(); ++i)
+    reactor_->listen(launch.listen_fds[i].first, launch.listen_fds[i].second, static_cast<uint8_t>(i));
   stop_ev_ = evsignal_new(base_, SIGTERM, &Worker::on_stop_signal, this);
   event_add(stop_ev_, nullptr);
+  return true;
 }
 
 void Worker::on_stop_signal(evutil_socket_t, short, void* arg) {

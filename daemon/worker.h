@@ -100,7 +100,7 @@ class Worker : public LocalDelivery {
   void answer(int r, wsd_ctx& ctx, ipc::MessageType type, const ipc::MessageHeader& h, std::string_view payload);
   void after_iteration();
   bool base_mode() const { return reactor_ != nullptr; }
-  void start_base_reactor(const WorkerLaunch& launch);
+  bool start_base_reactor(const WorkerLaunch& launch);
   void send_hello();
   // LocalDelivery (BASE mode): an event from this process's reactor.
   void deliver(ipc::MessageType type, uint64_t conn, uint16_t aux, uint8_t plugin, std::string_view payload,

@@ -101,9 +101,11 @@ typedef struct wsd_request {
   const wsd_header *headers;
   size_t header_count;
   wsd_str body;
-  wsd_str remote_addr;  /* textual IP of the peer */
-  uint16_t remote_port;
+  wsd_str remote_addr;  /* textual IP of the client */
+  uint16_t remote_port; /* the real client: after a PROXY header or X-Forwarded-For from a trusted proxy */
   uint16_t server_port; /* the listener's port */
+  wsd_str peer_addr;    /* the TCP peer (the proxy, when there is one) */
+  uint16_t peer_port;
 } wsd_request;
 
 /* A message (or, when asked for, a control frame) received from a client. */
@@ -136,6 +138,9 @@ typedef struct wsd_client_info {
   int websocket_status;     /* WSD_STATUS_*; 0 for a plain HTTP connection */
   int reactor_id;
   int worker_id;            /* the worker its events go to */
+  int tls;                  /* 1: the connection came in on a TLS listener (wss://) */
+  char peer_ip[46];         /* the TCP peer: differs from remote_ip behind a trusted proxy */
+  uint16_t peer_port;
 } wsd_client_info;
 
 typedef struct wsd_ctx wsd_ctx;           /* one plugin in one worker */

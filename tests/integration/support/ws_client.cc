@@ -3,11 +3,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <random>
 
 #include "core/frame.h"
@@ -63,8 +69,131 @@ WsClient::WsClient(std::chrono::milliseconds timeout) : timeout_(timeout) {
 WsClient::~WsClient() { close(); }
 
 void WsClient::close() {
+  // No close_notify here: tls_shutdown() sends it when a test wants a clean end.
+  if (ssl_ != nullptr) SSL_free(ssl_);
+  if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
+  ssl_ = nullptr;
+  ssl_ctx_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+}
+
+namespace {
+// The calling thread's OpenSSL error queue as one line (and empties it).
+std::string openssl_errors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+}  // namespace
+
+bool WsClient::connect_tls(uint16_t port, const std::string& ca_file, const std::string& client_cert,
+                           const std::string& client_key, int max_version) {
+  ERR_clear_error();
+  tls_error_.clear();
+  close_notify_ = false;
+  if (!connect(port)) {
+    tls_error_ = "connect failed";
+    return false;
+  }
+  // Reads through SSL may block inside SSL_read on a partial record: bound them too.
+  timeval tv{static_cast<time_t>(timeout_.count() / 1000), static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto fail = [this](const std::string& what) {
+    std::string why = openssl_errors();
+    tls_error_ = what + (why.empty() ? "" : ": " + why);
+    if (ssl_ != nullptr) {
+      long v = SSL_get_verify_result(ssl_);
+      if (v != X509_V_OK) tls_error_ += std::string(" (verify: ") + X509_verify_cert_error_string(v) + ")";
+    }
+    return false;
+  };
+  ssl_ctx_ = SSL_CTX_new(TLS_client_method());
+  if (ssl_ctx_ == nullptr) return fail("SSL_CTX_new");
+  if (max_version != 0) {
+    if (max_version < TLS1_2_VERSION) {
+      // OpenSSL 3 refuses TLS 1.0/1.1 at security level 1 and above: without
+      // this the client would not even offer them and the server would never
+      // be asked.
+      SSL_CTX_set_security_level(ssl_ctx_, 0);
+      SSL_CTX_set_min_proto_version(ssl_ctx_, TLS1_VERSION);
+    }
+    SSL_CTX_set_max_proto_version(ssl_ctx_, max_version);
+  }
+  SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_PEER, nullptr);
+  if (SSL_CTX_load_verify_locations(ssl_ctx_, ca_file.c_str(), nullptr) != 1) return fail("loading CA " + ca_file);
+  if (!client_cert.empty()) {
+    if (SSL_CTX_use_certificate_chain_file(ssl_ctx_, client_cert.c_str()) != 1) return fail("client certificate");
+    if (SSL_CTX_use_PrivateKey_file(ssl_ctx_, (client_key.empty() ? client_cert : client_key).c_str(),
+                                    SSL_FILETYPE_PEM) != 1)
+      return fail("client key");
+  }
+  // Reads return after each record that is not data (TLS 1.3 session tickets),
+  // so fill() goes back to poll() with its deadline instead of blocking.
+  SSL_CTX_clear_mode(ssl_ctx_, SSL_MODE_AUTO_RETRY);
+  ssl_ = SSL_new(ssl_ctx_);
+  if (ssl_ == nullptr) return fail("SSL_new");
+  SSL_set_fd(ssl_, fd_);
+  SSL_set1_host(ssl_, "127.0.0.1");   // IP or DNS SAN; both are in the test certificate
+  auto deadline = std::chrono::steady_clock::now() + timeout_;
+  for (;;) {
+    int rc = SSL_connect(ssl_);
+    if (rc == 1) return true;
+    int err = SSL_get_error(ssl_, rc);
+    if ((err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) && std::chrono::steady_clock::now() < deadline)
+      continue;   // a socket timeout (SO_RCVTIMEO/SO_SNDTIMEO) or a non-data record: retry until the deadline
+    if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+      return fail(std::string("handshake: connection ended (") + (errno ? std::strerror(errno) : "EOF") + ")");
+    return fail("handshake");
+  }
+}
+
+bool WsClient::open_tls(uint16_t port, const std::string& ca_file, const std::string& path,
+                        const std::vector<std::string>& extra, bool offer_deflate) {
+  return connect_tls(port, ca_file) && handshake(path, extra, offer_deflate).status == 101;
+}
+
+std::string WsClient::tls_version() const { return ssl_ != nullptr ? SSL_get_version(ssl_) : ""; }
+
+std::string WsClient::peer_cert_serial() const {
+  if (ssl_ == nullptr) return {};
+  X509* cert = SSL_get1_peer_certificate(ssl_);
+  if (cert == nullptr) return {};
+  std::string out;
+  if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get_serialNumber(cert), nullptr)) {
+    if (char* hex = BN_bn2hex(bn)) {
+      out = hex;
+      OPENSSL_free(hex);
+    }
+    BN_free(bn);
+  }
+  X509_free(cert);
+  return out;
+}
+
+std::string WsClient::peer_cert_subject() const {
+  if (ssl_ == nullptr) return {};
+  X509* cert = SSL_get1_peer_certificate(ssl_);
+  if (cert == nullptr) return {};
+  char buf[512];
+  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+  X509_free(cert);
+  return buf;
+}
+
+bool WsClient::tls_shutdown() {
+  if (ssl_ == nullptr) return false;
+  int rc = SSL_shutdown(ssl_);   // 0: ours sent, the server's not yet read; 1: both
+  if (rc < 0) {
+    tls_error_ = "shutdown: " + openssl_errors();
+    return false;
+  }
+  return true;
 }
 
 bool WsClient::connect(uint16_t port, const std::string& host) {
@@ -90,9 +219,39 @@ uint16_t WsClient::local_port() const {
 
 bool WsClient::fill() {
   if (eof_ || fd_ < 0) return false;
+  char buf[65536];
+  if (ssl_ != nullptr) {
+    auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (;;) {
+      if (SSL_pending(ssl_) == 0) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+      }
+      int n = SSL_read(ssl_, buf, sizeof buf);
+      if (n > 0) {
+        inbuf_.append(buf, static_cast<size_t>(n));
+        return true;
+      }
+      int err = SSL_get_error(ssl_, n);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        continue;   // a session ticket, or a record still arriving
+      }
+      if (err == SSL_ERROR_ZERO_RETURN) {
+        close_notify_ = true;
+      } else {
+        // EOF without close_notify, a reset, or a TLS alert.
+        std::string why = openssl_errors();
+        tls_error_ = "read: " + (why.empty() ? std::string("connection ended without close_notify") : why);
+      }
+      eof_ = true;
+      return false;
+    }
+  }
   pollfd p{fd_, POLLIN, 0};
   if (poll(&p, 1, static_cast<int>(timeout_.count())) <= 0) return false;
-  char buf[65536];
   ssize_t n = ::read(fd_, buf, sizeof buf);
   if (n <= 0) {
     eof_ = true;
@@ -176,6 +335,21 @@ bool WsClient::open(uint16_t port, const std::string& path, const std::vector<st
 }
 
 bool WsClient::send_raw(const std::string& bytes) {
+  if (ssl_ != nullptr) {
+    if (bytes.empty()) return true;
+    auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (;;) {
+      // Partial writes are off (OpenSSL's default): all of it, or an error.
+      int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+      if (n > 0) return true;
+      int err = SSL_get_error(ssl_, n);
+      if ((err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) && std::chrono::steady_clock::now() < deadline)
+        continue;   // SO_SNDTIMEO expired on a full socket: same call again (OpenSSL requires it)
+      std::string why = openssl_errors();
+      tls_error_ = "write: " + (why.empty() ? std::string(std::strerror(errno)) : why);
+      return false;
+    }
+  }
   size_t off = 0;
   while (off < bytes.size()) {
     ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);

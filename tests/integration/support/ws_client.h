@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <openssl/types.h>
+
 #include "core/message_reader.h"
 #include "core/permessage_deflate.h"
 
@@ -37,6 +39,32 @@ class WsClient {
   ~WsClient();
 
   bool connect(uint16_t port, const std::string& host = "127.0.0.1");
+  // connect, then a TLS handshake (blocking SSL over the blocking socket, every
+  // wait bounded by the timeout) verifying the server against the PEM CA file
+  // `ca_file` and the name 127.0.0.1. With `client_cert`/`client_key` (PEM
+  // files) it presents a client certificate. `max_version` (e.g.
+  // TLS1_1_VERSION) caps the versions offered; below TLS 1.2 the client also
+  // drops its own security level so that it really offers the old version and
+  // the refusal comes from the server. False when the handshake fails
+  // (tls_error() says why). Every later read and write goes through TLS.
+  bool connect_tls(uint16_t port, const std::string& ca_file, const std::string& client_cert = {},
+                   const std::string& client_key = {}, int max_version = 0);
+  // open() over TLS: connect_tls + handshake; true on 101.
+  bool open_tls(uint16_t port, const std::string& ca_file, const std::string& path = "/",
+                const std::vector<std::string>& extra_headers = {}, bool offer_deflate = false);
+  bool tls() const { return ssl_ != nullptr; }
+  // The negotiated version ("TLSv1.3"); "" without TLS.
+  std::string tls_version() const;
+  // The server certificate's serial number (hex) and subject (one line); "" without TLS.
+  std::string peer_cert_serial() const;
+  std::string peer_cert_subject() const;
+  // Why the last TLS handshake or I/O failed (OpenSSL's reasons); "" if it did not.
+  const std::string& tls_error() const { return tls_error_; }
+  // Sends close_notify (SSL_shutdown, once, without waiting for the server's);
+  // false without TLS or when it could not be sent.
+  bool tls_shutdown();
+  // True once the server's close_notify was read (a clean TLS end).
+  bool got_close_notify() const { return close_notify_; }
   // Sends an upgrade request for `path` with extra header lines
   // ("Sec-WebSocket-Protocol: chat"); returns the server's HTTP answer.
   // Status 101 switches the client to frames.
@@ -95,6 +123,10 @@ class WsClient {
   std::optional<core::DeflateParams> deflate_;
   std::unique_ptr<core::Inflater> inflater_;
   std::unique_ptr<core::Deflater> deflater_;
+  SSL_CTX* ssl_ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  std::string tls_error_;
+  bool close_notify_ = false;
 };
 
 }  // namespace wsd::test
