@@ -332,6 +332,17 @@ void Master::on_signal(evutil_socket_t sig, short, void* arg) {
     case SIGCHLD:
       self->reap_children();
       break;
+    case SIGHUP:
+      // Certificates are re-read without dropping a connection; BASE workers
+      // hold their own TLS contexts and re-read theirs.
+      spdlog::info("signal SIGHUP: reloading certificates");
+      reload_certificates(self->settings_);
+      if (self->config_.mode == config::Mode::Base) {
+        for (WorkerProcess& wp : self->workers_) {
+          if (wp.pid > 0 && !wp.exited) kill(wp.pid, SIGHUP);
+        }
+      }
+      break;
     default:
       spdlog::info("signal {} ignored", static_cast<int>(sig));
       break;

@@ -1,5 +1,7 @@
 #include "daemon/settings.h"
 
+#include <spdlog/spdlog.h>
+
 namespace wsd::daemon {
 
 Settings make_settings(const config::Config& c) {
@@ -61,6 +63,18 @@ bool load_listeners(Settings& s, const config::Config& c, std::string& error) {
     s.listeners.push_back(std::move(rt));
   }
   return true;
+}
+
+void reload_certificates(Settings& s) {
+  for (size_t i = 0; i < s.listeners.size(); ++i) {
+    if (!s.listeners[i].tls) continue;
+    std::string why;
+    if (s.listeners[i].tls->reload(why)) {
+      spdlog::info("listener {}: certificate reloaded", i);
+    } else {
+      spdlog::error("listener {}: new certificate refused, the old one stays in use: {}", i, why);
+    }
+  }
 }
 
 }  // namespace wsd::daemon

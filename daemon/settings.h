@@ -48,4 +48,8 @@ Settings make_settings(const config::Config& config);
 // naming the listener and the reason (a key that does not match, ...).
 bool load_listeners(Settings& settings, const config::Config& config, std::string& error);
 
+// Re-reads every TLS listener's certificate and key (SIGHUP). A listener whose
+// new files do not load keeps serving with the old ones; the log says why.
+void reload_certificates(Settings& settings);
+
 }  // namespace wsd::daemon

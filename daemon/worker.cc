@@ -36,6 +36,7 @@ Worker::~Worker() {
   for (Link& l : links_) event_free(l.ev);
   links_.clear();
   if (stop_ev_) event_free(stop_ev_);
+  if (reload_ev_) event_free(reload_ev_);
   unload_plugins(plugins_);
   std::free(by_slot_);
   event_base_free(base_);
@@ -46,6 +47,7 @@ int Worker::run() {
   // channels); a Ctrl-C reaching the whole process group must not cut a
   // worker short. BASE mode: the master forwards SIGTERM.
   signal(SIGINT, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);   // the master handles reloads; BASE workers re-arm it below
   signal(SIGPIPE, SIG_IGN);
   std::string error;
   if (!load_plugins(config_.plugins, plugin_api(), this, plugins_, error)) {
@@ -98,6 +100,10 @@ bool Worker::start_base_reactor(const WorkerLaunch& launch) {
     reactor_->listen(launch.listen_fds[i].first, launch.listen_fds[i].second, static_cast<uint8_t>(i));
   stop_ev_ = evsignal_new(base_, SIGTERM, &Worker::on_stop_signal, this);
   event_add(stop_ev_, nullptr);
+  reload_ev_ = evsignal_new(base_, SIGHUP, [](evutil_socket_t, short, void* arg) {
+    reload_certificates(static_cast<Worker*>(arg)->settings_);
+  }, this);
+  event_add(reload_ev_, nullptr);
   return true;
 }
 

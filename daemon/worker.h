@@ -136,6 +136,7 @@ class Worker : public LocalDelivery {
   std::unique_ptr<Reactor> reactor_;
   std::unique_ptr<ipc::Channel> control_;
   struct event* stop_ev_ = nullptr;
+  struct event* reload_ev_ = nullptr;
   bool not_supported_logged_ = false;
   std::string scratch_;
 };

@@ -2,6 +2,9 @@
 // (config: events_file) and obeys commands sent as text messages, so that a
 // test can drive each method of the API from a client and observe the events.
 //
+// The open event line: "open <id> path=... query=... cookie=... ua=... remote=<ip>
+// remote_port=<port> peer=<tcp peer ip> peer_port=<port>".
+//
 // Commands (text messages; anything else is echoed back with its opcode):
 //   whoami                 -> "id <conn> worker <w>"
 //   push <id> <text>       -> push text to another connection; reply "push <rc>"
@@ -9,19 +12,22 @@
 //   disconnect <code> [reason] -> disconnect this connection; reply "disconnect <rc>" only on failure
 //   close                  -> close this connection without a close frame
 //   exist <id>             -> "exist <0|1> established <0|1>"
-//   info                   -> "info <ip> <port> <server_port> <status> <reactor> <worker>"
+//   info                   -> "info <ip> <port> <server_port> <status> <reactor> <worker> <tls 0|1> <peer_ip> <peer_port>"
+//                             (ip/port: the real client, after a PROXY header or X-Forwarded-For; peer: the TCP peer)
 //   count                  -> "count <n>" established connections
 //   after <ms>             -> later: "timer <ms>"
 //   tick <ms> <n>          -> "tick <i>" n times, then clears the timer
 //   defer                  -> "deferred" (after the reply "deferring")
 //   config <key>           -> "config <value>"
 //   sleep <ms>             -> blocks this worker for ms (a worker falling behind), then "slept"
+//   crash                  -> the worker dies of SIGSEGV (a plugin bug)
 //   pushcompress <text>    -> push text with WSD_FLAG_COMPRESS; reply "push <rc>"
 //
 // Built a second time as probe_hs.so (PROBE_CUSTOM_HANDSHAKE) with a custom
 // handshake handler: it records "handshake <id>", refuses with the status in
 // the query's `refuse` parameter, else answers 101 itself and defers the push
 // "welcome <id>" (open does not run after a custom handshake).
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -61,8 +67,15 @@ struct Probe {
   void on_open(wsd::Server& s, const wsd::Request& req) {
     record(s, "open " + std::to_string(req.conn()) + " path=" + std::string(req.path()) +
                   " query=" + std::string(req.query_string()) + " cookie=" + std::string(req.cookie("session")) +
-                  " ua=" + std::string(req.header("User-Agent")) + " remote=" + std::string(req.remote_addr()));
+                  " ua=" + std::string(req.header("User-Agent")) + " remote=" + std::string(req.remote_addr()) +
+                  " remote_port=" + std::to_string(req.remote_port()) + " peer=" + peer_addr(req) +
+                  " peer_port=" + std::to_string(req.raw()->peer_port));
     if (req.query("greet")) s.push(req.conn(), "welcome " + std::to_string(req.conn()));
+  }
+
+  static std::string peer_addr(const wsd::Request& req) {
+    const wsd_str& p = req.raw()->peer_addr;
+    return p.data != nullptr ? std::string(p.data, p.len) : std::string();
   }
 
   void on_close(wsd::Server& s, const wsd::CloseInfo& c) {
@@ -167,7 +180,9 @@ struct Probe {
       } else {
         s.push(f.conn, "info " + std::string(info->remote_ip) + " " + std::to_string(info->remote_port) + " " +
                            std::to_string(info->server_port) + " " + std::to_string(info->websocket_status) + " " +
-                           std::to_string(info->reactor_id) + " " + std::to_string(info->worker_id));
+                           std::to_string(info->reactor_id) + " " + std::to_string(info->worker_id) + " " +
+                           std::to_string(info->tls) + " " + std::string(info->peer_ip) + " " +
+                           std::to_string(info->peer_port));
       }
     } else if (cmd == "count") {
       s.push(f.conn, "count " + std::to_string(s.connections().size()));
@@ -199,6 +214,8 @@ struct Probe {
       wsd::Server srv = s;
       s.defer([srv, conn]() mutable { srv.push(conn, "deferred"); });
       s.push(f.conn, "deferring");
+    } else if (cmd == "crash") {
+      std::raise(SIGSEGV);
     } else if (cmd == "sleep") {
       int ms = 0;
       in >> ms;

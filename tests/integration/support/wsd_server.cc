@@ -44,6 +44,7 @@ std::string probe_config(const std::string& extra) {
 WsdServer::WsdServer(ServerOptions options) {
   char tmpl[] = "/tmp/wsd-test-XXXXXX";
   dir_ = mkdtemp(tmpl);
+  if (options.prepare) options.prepare(dir_);
   std::string yaml = "host: 127.0.0.1\nport: 0\nlog_level: debug\n" + options.yaml;
   // One suite, two modes: WSD_TEST_MODE=base runs every server in BASE mode.
   if (base_mode()) yaml += "\nmode: base\n";
@@ -128,6 +129,18 @@ int WsdServer::wait_exit(std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return -1;
+}
+
+bool WsdServer::signal(int sig) const { return !exited_ && pid_ > 0 && kill(pid_, sig) == 0; }
+
+bool WsdServer::wait_log(const std::string& needle, size_t from, std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    std::string text = log();
+    if (text.size() > from && text.find(needle, from) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return false;
 }
 
 std::vector<std::string> WsdServer::events() const {

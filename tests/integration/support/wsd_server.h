@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ struct ServerOptions {
   std::vector<std::string> extra_args{};  // e.g. {"--set", "worker_num=3"}
   std::chrono::milliseconds start_timeout{10000};
   bool expect_start = true;               // false: the test expects a refusal
+  // Runs in the server's folder before the config is written and wsd starts
+  // (e.g. make_test_certs): relative paths in the config find its files.
+  std::function<void(const std::string& dir)> prepare{};
 };
 
 class WsdServer {
@@ -39,6 +43,13 @@ class WsdServer {
   int stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
   // For tests that expect wsd to exit by itself (a refused config or plugin).
   int wait_exit(std::chrono::milliseconds timeout);
+
+  // Sends a signal to the master (SIGHUP: reload).
+  bool signal(int sig) const;
+  // Waits (bounded) until the log, after its first `from` bytes, contains
+  // `needle`; true when it does. log().size() before an action is `from`.
+  bool wait_log(const std::string& needle, size_t from,
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;
 
   // Lines of the probe plugin's events file.
   std::vector<std::string> events() const;
