@@ -1,5 +1,7 @@
 #include "daemon/master.h"
 
+#include "systemd/notify.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -80,6 +82,7 @@ Master::~Master() {
   }
   for (struct event* e : signal_events_) event_free(e);
   if (startup_ev_) event_free(startup_ev_);
+  if (status_ev_) event_free(status_ev_);
   if (base_) event_base_free(base_);
   std::free(by_slot_);
 }
@@ -121,7 +124,13 @@ bool Master::spawn_worker(int w, const std::vector<std::string>& extra_args, con
   for (int fd : pass_fds) posix_spawn_file_actions_adddup2(&actions, fd, fd);
   posix_spawn_file_actions_adddup2(&actions, sessions_.fd(), sessions_.fd());
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, launch_.exe.c_str(), &actions, nullptr, argv.data(), environ);
+  // Only the master talks to systemd (NotifyAccess=main): workers get no NOTIFY_SOCKET.
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "NOTIFY_SOCKET=", 14) != 0 && std::strncmp(*e, "WATCHDOG_", 9) != 0) env.push_back(*e);
+  }
+  env.push_back(nullptr);
+  int rc = posix_spawn(&pid, launch_.exe.c_str(), &actions, nullptr, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     spdlog::critical("cannot start worker {}: {}", w, std::strerror(rc));
@@ -208,6 +217,30 @@ bool Master::start_process_mode() {
   return true;
 }
 
+// PROCESS mode: a successor for worker w, with a new channel to every
+// reactor. Client connections stay open; the reactors hand it the events the
+// dead worker had not received yet.
+bool Master::spawn_process_worker(int w) {
+  const int nr = static_cast<int>(reactors_.size());
+  std::vector<int> reactor_ends(nr), worker_ends(nr);
+  for (int r = 0; r < nr; ++r) {
+    int sv[2];
+    if (!make_channel_pair(sv)) return false;
+    reactor_ends[r] = sv[0];
+    worker_ends[r] = sv[1];
+  }
+  bool ok = spawn_worker(w, {"--worker-fds", join_fds(worker_ends)}, worker_ends);
+  for (int fd : worker_ends) close(fd);
+  for (int r = 0; r < nr; ++r) {
+    if (ok) {
+      reactors_[r]->adopt_worker(w, reactor_ends[r]);
+    } else {
+      close(reactor_ends[r]);
+    }
+  }
+  return ok;
+}
+
 bool Master::make_channel_pair(int sv[2]) {
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
     spdlog::critical("socketpair: {}", std::strerror(errno));
@@ -291,6 +324,9 @@ void Master::on_startup_poll(evutil_socket_t, short, void* arg) {
   bool base = self->config_.mode == config::Mode::Base;
   spdlog::info("wsd ready: {} mode, {} worker(s), {} reactor(s), pid {}", base ? "BASE" : "PROCESS",
                self->config_.worker_num, base ? 0 : self->config_.reactor_num, getpid());
+  // systemd (Type=notify): every listener is bound and every worker has its plugins.
+  systemd::notify_ready(self->status_line());
+  self->start_status_timer();
 }
 
 void Master::on_accept(evutil_socket_t fd, short, void* arg) {
@@ -336,12 +372,14 @@ void Master::on_signal(evutil_socket_t sig, short, void* arg) {
       // Certificates are re-read without dropping a connection; BASE workers
       // hold their own TLS contexts and re-read theirs.
       spdlog::info("signal SIGHUP: reloading certificates");
+      systemd::notify_reloading();
       reload_certificates(self->settings_);
       if (self->config_.mode == config::Mode::Base) {
         for (WorkerProcess& wp : self->workers_) {
           if (wp.pid > 0 && !wp.exited) kill(wp.pid, SIGHUP);
         }
       }
+      systemd::notify_ready(self->status_line());
       break;
     default:
       spdlog::info("signal {} ignored", static_cast<int>(sig));
@@ -366,11 +404,31 @@ void Master::reap_children() {
         spdlog::critical("worker {} failed to start; wsd does not start", w);
         exit_code_ = 1;
         begin_stop();
-      } else if (!stopping_ && config_.mode == config::Mode::Base) {
+      } else if (!stopping_) {
         schedule_respawn(static_cast<int>(w));
       }
     }
   }
+}
+
+std::string Master::status_line() const {
+  int alive = 0;
+  for (const WorkerProcess& wp : workers_) alive += wp.pid > 0 && !wp.exited;
+  return std::to_string(sessions_.live()) + " connection(s), " + std::to_string(alive) + "/" +
+         std::to_string(workers_.size()) + " worker(s)";
+}
+
+// STATUS= every few seconds, and the watchdog ping at half of WatchdogSec.
+void Master::start_status_timer() {
+  uint64_t watchdog = systemd::watchdog_interval_usec();
+  double period = watchdog ? std::min(5.0, static_cast<double>(watchdog) / 2e6) : 5.0;
+  status_ev_ = event_new(base_, -1, EV_PERSIST, [](evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<Master*>(arg);
+    systemd::notify_status(self->status_line());
+    systemd::notify_watchdog();
+  }, this);
+  timeval tv{static_cast<time_t>(period), static_cast<suseconds_t>((period - static_cast<long>(period)) * 1e6)};
+  event_add(status_ev_, &tv);
 }
 
 // BASE mode: a crashed worker comes back (its connections are lost: that is
@@ -395,13 +453,18 @@ void Master::on_respawn(evutil_socket_t, short, void* arg) {
   for (int w : due) {
     if (self->stopping_ || !self->workers_[w].exited) continue;
     spdlog::info("respawning worker {}", w);
-    self->spawn_base_worker(w);
+    if (self->config_.mode == config::Mode::Base) {
+      self->spawn_base_worker(w);
+    } else {
+      self->spawn_process_worker(w);
+    }
   }
 }
 
 void Master::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
+  systemd::notify_stopping();
   for (ListenSocket& l : listeners_) {
     if (l.ev) event_del(l.ev);
   }

@@ -57,6 +57,7 @@ class Master {
   bool start_base_mode();
   bool spawn_worker(int w, const std::vector<std::string>& extra_args, const std::vector<int>& pass_fds);
   bool spawn_base_worker(int w);
+  bool spawn_process_worker(int w);
   static bool make_channel_pair(int sv[2]);
   static std::string join_fds(const std::vector<int>& fds);
   static void on_control(evutil_socket_t fd, short, void* arg);
@@ -68,6 +69,8 @@ class Master {
   static void on_startup_poll(evutil_socket_t, short, void* arg);
   void reap_children();
   void begin_stop();
+  std::string status_line() const;
+  void start_status_timer();
   void finish_stop();
 
   const config::Config& config_;
@@ -82,6 +85,7 @@ class Master {
   struct event_base* base_ = nullptr;
   std::vector<struct event*> signal_events_;
   struct event* startup_ev_ = nullptr;
+  struct event* status_ev_ = nullptr;
   size_t next_reactor_ = 0;
   std::vector<std::vector<int>> base_listen_fds_;   // BASE: [worker][listener]
   std::vector<Control> controls_;

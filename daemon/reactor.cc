@@ -92,6 +92,39 @@ void Reactor::adopt(const Accepted& a) {
   [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
 }
 
+void Reactor::adopt_worker(int w, int fd) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    new_channels_.emplace_back(w, fd);
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void Reactor::install_channel(int w, int fd) {
+  WorkerLink& link = workers_[w];
+  size_t dropped = 0;
+  std::string unsent = link.channel->take_unsent(dropped);
+  uint64_t unsent_count = 0;
+  for (size_t at = 0; at + ipc::kHeaderSize <= unsent.size(); ++unsent_count) {
+    ipc::MessageHeader h;
+    std::memcpy(&h, unsent.data() + at, ipc::kHeaderSize);
+    at += h.size;
+  }
+  uint64_t lost = link.inflight > unsent_count ? link.inflight - unsent_count : 0;
+  lost_events_ += lost;
+  if (lost > 0) spdlog::warn("[reactor {}] worker {} died with {} event(s) unfinished", index_, w, lost);
+  event_free(link.ev);
+  link.channel = std::make_unique<ipc::Channel>(fd, settings_.package_max_length + 64 * 1024);
+  link.channel->prepend_pending(unsent);
+  link.inflight = unsent_count;
+  link.alive = true;
+  link.want_write = false;
+  link.dirty = true;   // flushed after this iteration; resumes paused connections once drained
+  link.ev = event_new(base_, fd, EV_READ | EV_PERSIST, &Reactor::on_channel_event, this);
+  event_add(link.ev, nullptr);
+}
+
 void Reactor::request_stop() {
   stop_requested_ = true;
   uint64_t one = 1;
@@ -193,10 +226,13 @@ void Reactor::replay_stashed() {
 
 void Reactor::take_inbox() {
   std::vector<Accepted> batch;
+  std::vector<std::pair<int, int>> channels;
   {
     std::lock_guard lock(inbox_mutex_);
     batch.swap(inbox_);
+    channels.swap(new_channels_);
   }
+  for (const auto& [w, fd] : channels) install_channel(w, fd);
   for (const Accepted& a : batch) {
     if (stopping_) {
       close(a.fd);

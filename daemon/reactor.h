@@ -72,6 +72,10 @@ class Reactor : private core::MessageSink {
   // or the timeout passed.
   void request_stop();
   void join();
+  // Thread-safe: worker w was replaced (it crashed); `fd` is this reactor's
+  // end of the channel to its successor. Events not yet sent to the dead
+  // worker go to the successor; those it had taken are lost and counted.
+  void adopt_worker(int w, int fd);
   // Thread-safe: hellos seen (workers that reported their plugins).
   int hellos() const { return hellos_.load(); }
 
@@ -93,6 +97,7 @@ class Reactor : private core::MessageSink {
   void replay_stashed();
   static void on_accept(evutil_socket_t fd, short, void* arg);
   void take_inbox();
+  void install_channel(int w, int fd);
   void open_connection(const Accepted& a);
   void refuse_connection(int fd);
   bool peer_is_trusted(const sockaddr_in6& peer, const ListenerRuntime& l) const;
@@ -181,6 +186,7 @@ class Reactor : private core::MessageSink {
 
   std::mutex inbox_mutex_;
   std::vector<Accepted> inbox_;
+  std::vector<std::pair<int, int>> new_channels_;   // (worker, fd), under inbox_mutex_
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;
   double stop_deadline_ = 0;
@@ -193,6 +199,7 @@ class Reactor : private core::MessageSink {
   Connection* current_ = nullptr;          // whose bytes the MessageReader is reading
   uint32_t round_robin_ = 0;
   uint64_t refused_ = 0;                   // connections over max_connection
+  uint64_t lost_events_ = 0;               // taken by a worker that died before finishing them
   double last_refusal_log_ = 0;
   std::string scratch_;                    // reused encode buffer
   std::vector<uint8_t> read_buffer_;

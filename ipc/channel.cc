@@ -41,23 +41,49 @@ Channel::IoResult Channel::flush() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (out_head_ >= kCompactOutputAt) {
-        out_.erase(0, out_head_);
-        out_head_ = 0;
+      advance_boundary();
+      if (boundary_ >= kCompactOutputAt) {
+        out_.erase(0, boundary_);
+        out_head_ -= boundary_;
+        boundary_ = 0;
       }
       return IoResult::WouldBlock;
     }
+    advance_boundary();
     return errno == EPIPE || errno == ECONNRESET ? IoResult::Closed : IoResult::Error;
   }
   out_.clear();
   out_head_ = 0;
+  boundary_ = 0;
   return IoResult::Ok;
 }
 
-std::string Channel::take_pending() {
-  std::string rest = out_.substr(out_head_);
+// Walks the message headers from the last known boundary past every message
+// that has wholly left.
+void Channel::advance_boundary() {
+  while (boundary_ + kHeaderSize <= out_.size()) {
+    MessageHeader h;
+    std::memcpy(&h, out_.data() + boundary_, kHeaderSize);
+    if (boundary_ + h.size > out_head_) break;
+    boundary_ += h.size;
+  }
+}
+
+std::string Channel::take_unsent(size_t& dropped) {
+  advance_boundary();
+  size_t from = boundary_;
+  dropped = 0;
+  if (from < out_head_) {
+    // The peer got the start of this message: it is lost with the peer.
+    MessageHeader h;
+    std::memcpy(&h, out_.data() + from, kHeaderSize);
+    from += h.size;
+    dropped = 1;
+  }
+  std::string rest = from < out_.size() ? out_.substr(from) : std::string();
   out_.clear();
   out_head_ = 0;
+  boundary_ = 0;
   return rest;
 }
 

@@ -45,19 +45,22 @@ class Channel {
   template <typename F>
   IoResult read_messages(F&& on_message);
 
-  // Moves queued-but-unwritten bytes out (for handing them to a successor
-  // channel when a worker is replaced) and takes such bytes in.
-  std::string take_pending();
+  // Moves the queued messages that have not started to leave out (for a
+  // successor channel when a worker is replaced): a message the old peer got
+  // part of is dropped whole, never cut. Returns how many it dropped (0 or 1).
+  std::string take_unsent(size_t& dropped);
   void prepend_pending(std::string_view bytes);
 
  private:
   IoResult fill();   // one read into in_
   void compact();
+  void advance_boundary();
 
   int fd_;
   size_t max_message_;
   std::string out_;
   size_t out_head_ = 0;
+  size_t boundary_ = 0;   // start of the first message not wholly written (<= out_head_)
   std::vector<char> in_;
   size_t in_head_ = 0;
   size_t in_tail_ = 0;

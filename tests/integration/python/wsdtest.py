@@ -75,7 +75,7 @@ def base_mode():
 
 
 class Server:
-    def __init__(self, yaml_body, args=(), start_timeout=10.0, files=None):
+    def __init__(self, yaml_body, args=(), start_timeout=10.0, files=None, env=None):
         """files: {name: bytes} written into the server's folder first (the
         config's folder, so relative paths in yaml_body find them)."""
         self.dir = tempfile.mkdtemp(prefix="wsd-py-")
@@ -94,7 +94,8 @@ class Server:
         self.log_path = os.path.join(self.dir, "stderr.log")
         self.log_file = open(self.log_path, "w")
         self.proc = subprocess.Popen([WSD, "--config", self.config, *args],
-                                     stdout=subprocess.DEVNULL, stderr=self.log_file)
+                                     stdout=subprocess.DEVNULL, stderr=self.log_file,
+                                     env={**os.environ, **(env or {})})
         self.port = None
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
