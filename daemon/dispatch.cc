@@ -2,6 +2,8 @@
 // batching, backpressure, and the commands workers send back.
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
 #include "daemon/reactor.h"
 
 namespace wsd::daemon {
@@ -67,6 +69,20 @@ void Reactor::dispatch(int w, Connection& c, ipc::MessageType type, uint16_t aux
 void Reactor::flush_channel(int w) {
   WorkerLink& link = workers_[w];
   link.dirty = false;
+  if (link.retiring) {
+    // Only the old worker's queue moves; the successor's waits.
+    if (link.retiring_write_closed) return;
+    bool done = link.retiring->flush() == ipc::Channel::IoResult::Ok;
+    if (done) {
+      ::shutdown(link.retiring->fd(), SHUT_WR);  // the old worker reads to the end, then exits
+      link.retiring_write_closed = true;
+    }
+    event_del(link.retiring_ev);
+    event_assign(link.retiring_ev, base_, link.retiring->fd(), EV_READ | EV_PERSIST | (done ? 0 : EV_WRITE),
+                 &Reactor::on_channel_event, this);
+    event_add(link.retiring_ev, nullptr);
+    return;
+  }
   if (!link.alive) return;
   ipc::Channel::IoResult r = link.channel->flush();
   bool want_write = r == ipc::Channel::IoResult::WouldBlock;
@@ -99,7 +115,13 @@ void Reactor::resume_paused(int w) {
 void Reactor::on_channel_event(evutil_socket_t fd, short what, void* arg) {
   auto* self = static_cast<Reactor*>(arg);
   for (size_t w = 0; w < self->workers_.size(); ++w) {
-    if (self->workers_[w].channel->fd() != fd) continue;
+    WorkerLink& link = self->workers_[w];
+    if (link.retiring && link.retiring->fd() == fd) {
+      if (what & EV_WRITE) link.dirty = true;
+      if (what & EV_READ) self->read_retiring(static_cast<int>(w));
+      return;
+    }
+    if (link.channel->fd() != fd) continue;
     if (what & EV_WRITE) self->workers_[w].dirty = true;  // flushed after the iteration
     if (what & EV_READ) self->read_channel(static_cast<int>(w));
     return;

@@ -1,5 +1,6 @@
 #include "daemon/master.h"
 
+#include "config/loader.h"
 #include "systemd/notify.h"
 
 #include <arpa/inet.h>
@@ -83,6 +84,8 @@ Master::~Master() {
   for (struct event* e : signal_events_) event_free(e);
   if (startup_ev_) event_free(startup_ev_);
   if (status_ev_) event_free(status_ev_);
+  reload_close_successor_ends();
+  if (reload_.timeout_ev) event_free(reload_.timeout_ev);
   if (base_) event_base_free(base_);
   std::free(by_slot_);
 }
@@ -379,7 +382,11 @@ void Master::on_signal(evutil_socket_t sig, short, void* arg) {
           if (wp.pid > 0 && !wp.exited) kill(wp.pid, SIGHUP);
         }
       }
-      systemd::notify_ready(self->status_line());
+      if (self->config_.mode == config::Mode::Process) {
+        self->begin_reload();  // READY=1 follows when the last worker is replaced
+      } else {
+        systemd::notify_ready(self->status_line());
+      }
       break;
     default:
       spdlog::info("signal {} ignored", static_cast<int>(sig));
@@ -391,6 +398,16 @@ void Master::reap_children() {
   int status = 0;
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    if (reload_.active && pid == reload_.successor && !reload_.handed_over) {
+      reload_failed("its successor exited before loading its plugins (status " + std::to_string(status) + ")");
+      continue;
+    }
+    if (reload_.active && pid == reload_.old_pid && reload_.handed_over) {
+      spdlog::info("reload: worker {} handed over (old pid {} exited)", reload_.worker, pid);
+      reload_.worker++;
+      reload_step();
+      continue;
+    }
     for (size_t w = 0; w < workers_.size(); ++w) {
       if (workers_[w].pid != pid) continue;
       workers_[w].exited = true;
@@ -459,6 +476,137 @@ void Master::on_respawn(evutil_socket_t, short, void* arg) {
       self->spawn_process_worker(w);
     }
   }
+}
+
+// SIGHUP in PROCESS mode: a successor per worker, one at a time, started
+// from the config file as it is now and the plugin files on disk; the old
+// worker is replaced only once its successor has loaded its plugins, and
+// hands over without closing a client or losing a message (see
+// Reactor::retire_worker). A config or plugin that fails keeps the workers
+// that run.
+void Master::begin_reload() {
+  if (reload_.active) {
+    spdlog::warn("reload already in progress");
+    return;
+  }
+  config::LoadResult next = config::load_config_file(launch_.config_path, launch_.overrides);
+  if (!next.ok) {
+    for (const std::string& e : next.errors) spdlog::error("reload refused: {}", e);
+    systemd::notify_ready(status_line());
+    return;
+  }
+  const config::Config& n = next.config;
+  if (n.worker_num != config_.worker_num || n.reactor_num != config_.reactor_num || n.mode != config_.mode ||
+      n.listeners.size() != config_.listeners.size() || n.package_max_length != config_.package_max_length) {
+    spdlog::warn("reload: mode, worker_num, reactor_num, listeners and package_max_length change only with a "
+                 "restart; the running values stay");
+  }
+  reload_ = Reload{};
+  reload_.active = true;
+  reload_.worker = 0;
+  spdlog::info("reload: replacing {} worker(s), one at a time", workers_.size());
+  reload_step();
+}
+
+void Master::reload_step() {
+  reload_close_successor_ends();
+  if (stopping_) {
+    reload_.active = false;
+    return;
+  }
+  const int w = reload_.worker;
+  if (w >= static_cast<int>(workers_.size())) {
+    reload_.active = false;
+    spdlog::info("reload complete");
+    systemd::notify_ready(status_line());
+    return;
+  }
+  const int nr = static_cast<int>(reactors_.size());
+  std::vector<int> worker_ends(nr);
+  reload_.reactor_ends.assign(nr, -1);
+  for (int r = 0; r < nr; ++r) {
+    int sv[2];
+    if (!make_channel_pair(sv)) return reload_failed("socketpair failed");
+    reload_.reactor_ends[r] = sv[0];
+    worker_ends[r] = sv[1];
+  }
+  int ctl[2];
+  if (!make_channel_pair(ctl)) return reload_failed("socketpair failed");
+  reload_.control.channel = std::make_unique<ipc::Channel>(ctl[0], 64 * 1024);
+  reload_.control.ev = event_new(base_, ctl[0], EV_READ | EV_PERSIST, &Master::on_reload_control, this);
+  event_add(reload_.control.ev, nullptr);
+  reload_.old_pid = workers_[w].pid;
+  reload_.handed_over = false;
+  std::vector<int> pass = worker_ends;
+  pass.push_back(ctl[1]);
+  bool ok = spawn_worker(w, {"--worker-fds", join_fds(worker_ends), "--control-fd", std::to_string(ctl[1])}, pass);
+  for (int fd : pass) close(fd);
+  reload_.successor = workers_[w].pid;
+  workers_[w].pid = reload_.old_pid;  // the old one serves until the hand-over
+  workers_[w].exited = false;
+  if (!ok) return reload_failed("cannot start a successor");
+}
+
+void Master::on_reload_control(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Master*>(arg);
+  Reload& rl = self->reload_;
+  if (!rl.control.channel) return;
+  bool hello = false;
+  ipc::Channel::IoResult r = rl.control.channel->read_messages([&](const ipc::MessageHeader& h, std::string_view p) {
+    if (h.type != ipc::MessageType::Hello) return;
+    hello = true;
+    for (size_t i = 0; i < p.size() && i < self->routes_.plugin_count(); ++i)
+      self->routes_.set_capabilities(static_cast<int>(i), static_cast<uint8_t>(p[i]));
+  });
+  if (hello && !rl.handed_over) self->reload_hand_over();
+  if (r == ipc::Channel::IoResult::Closed || r == ipc::Channel::IoResult::Error) event_del(rl.control.ev);
+}
+
+// The successor has its plugins: the reactors switch to it in order, and the
+// old worker exits once it has finished what it holds.
+void Master::reload_hand_over() {
+  const int w = reload_.worker;
+  reload_.handed_over = true;
+  for (size_t r = 0; r < reactors_.size(); ++r) {
+    reactors_[r]->retire_worker(w, reload_.reactor_ends[r]);
+    reload_.reactor_ends[r] = -1;  // the reactor owns it now
+  }
+  workers_[w].pid = reload_.successor;
+  workers_[w].started = std::chrono::steady_clock::now();
+  // A worker stuck in a plugin does not hold the reload forever.
+  if (!reload_.timeout_ev) reload_.timeout_ev = event_new(base_, -1, 0, &Master::on_reload_timeout, this);
+  double t = config_.reload_timeout;
+  timeval tv{static_cast<time_t>(t), static_cast<suseconds_t>((t - static_cast<long>(t)) * 1e6)};
+  event_add(reload_.timeout_ev, &tv);
+}
+
+void Master::on_reload_timeout(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Master*>(arg);
+  if (!self->reload_.active || !self->reload_.handed_over) return;
+  spdlog::warn("reload: worker {} (pid {}) did not finish within reload_timeout; killing it", self->reload_.worker,
+               self->reload_.old_pid);
+  kill(self->reload_.old_pid, SIGKILL);
+}
+
+void Master::reload_failed(const std::string& why) {
+  spdlog::error("reload stopped at worker {}: {}; the running workers stay", reload_.worker, why);
+  if (reload_.successor > 0 && !reload_.handed_over) kill(reload_.successor, SIGKILL);
+  reload_close_successor_ends();
+  reload_.active = false;
+  systemd::notify_ready(status_line());
+}
+
+void Master::reload_close_successor_ends() {
+  for (int& fd : reload_.reactor_ends) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+  if (reload_.timeout_ev) event_del(reload_.timeout_ev);
+  if (reload_.control.ev) {
+    event_free(reload_.control.ev);
+    reload_.control.ev = nullptr;
+  }
+  reload_.control.channel.reset();
 }
 
 void Master::begin_stop() {

@@ -69,6 +69,13 @@ class Master {
   static void on_startup_poll(evutil_socket_t, short, void* arg);
   void reap_children();
   void begin_stop();
+  void begin_reload();
+  void reload_step();
+  void reload_hand_over();
+  void reload_failed(const std::string& why);
+  void reload_close_successor_ends();
+  static void on_reload_control(evutil_socket_t fd, short, void* arg);
+  static void on_reload_timeout(evutil_socket_t, short, void* arg);
   std::string status_line() const;
   void start_status_timer();
   void finish_stop();
@@ -90,6 +97,18 @@ class Master {
   std::vector<std::vector<int>> base_listen_fds_;   // BASE: [worker][listener]
   std::vector<Control> controls_;
   int base_hellos_ = 0;
+  // A rolling reload (SIGHUP, PROCESS mode): one worker at a time.
+  struct Reload {
+    bool active = false;
+    int worker = 0;               // the worker being replaced now
+    pid_t old_pid = -1;
+    pid_t successor = -1;
+    bool handed_over = false;
+    std::vector<int> reactor_ends;
+    Control control;              // the successor's Hello arrives here
+    struct event* timeout_ev = nullptr;
+  };
+  Reload reload_;
   std::vector<int> respawn_pending_;
   bool ready_ = false;
   bool stopping_ = false;

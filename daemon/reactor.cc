@@ -95,7 +95,17 @@ void Reactor::adopt(const Accepted& a) {
 void Reactor::adopt_worker(int w, int fd) {
   {
     std::lock_guard lock(inbox_mutex_);
-    new_channels_.emplace_back(w, fd);
+    new_channels_.push_back({w, fd, false});
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void Reactor::retire_worker(int w, int fd) {
+  retiring_count_++;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    new_channels_.push_back({w, fd, true});
   }
   uint64_t one = 1;
   [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
@@ -123,6 +133,38 @@ void Reactor::install_channel(int w, int fd) {
   link.dirty = true;   // flushed after this iteration; resumes paused connections once drained
   link.ev = event_new(base_, fd, EV_READ | EV_PERSIST, &Reactor::on_channel_event, this);
   event_add(link.ev, nullptr);
+}
+
+void Reactor::start_retirement(int w, int fd) {
+  WorkerLink& link = workers_[w];
+  if (link.retiring) finish_retirement(w);  // a second reload overtook the first
+  link.retiring = std::move(link.channel);
+  link.retiring_ev = link.ev;
+  link.retiring_write_closed = false;
+  link.channel = std::make_unique<ipc::Channel>(fd, settings_.package_max_length + 64 * 1024);
+  link.ev = event_new(base_, fd, EV_READ | EV_PERSIST, &Reactor::on_channel_event, this);
+  event_add(link.ev, nullptr);
+  link.want_write = false;
+  link.dirty = true;
+}
+
+// The old worker read everything and exited (EOF): its successor takes over.
+void Reactor::finish_retirement(int w) {
+  WorkerLink& link = workers_[w];
+  event_free(link.retiring_ev);
+  link.retiring_ev = nullptr;
+  link.retiring.reset();
+  link.inflight = 0;
+  link.alive = true;
+  link.dirty = true;
+  retiring_count_--;
+}
+
+void Reactor::read_retiring(int w) {
+  WorkerLink& link = workers_[w];
+  ipc::Channel::IoResult r = link.retiring->read_messages(
+      [&](const ipc::MessageHeader& h, std::string_view payload) { on_channel_message(w, h, payload); });
+  if (r == ipc::Channel::IoResult::Closed || r == ipc::Channel::IoResult::Error) finish_retirement(w);
 }
 
 void Reactor::request_stop() {
@@ -226,13 +268,19 @@ void Reactor::replay_stashed() {
 
 void Reactor::take_inbox() {
   std::vector<Accepted> batch;
-  std::vector<std::pair<int, int>> channels;
+  std::vector<NewChannel> channels;
   {
     std::lock_guard lock(inbox_mutex_);
     batch.swap(inbox_);
     channels.swap(new_channels_);
   }
-  for (const auto& [w, fd] : channels) install_channel(w, fd);
+  for (const NewChannel& nc : channels) {
+    if (nc.retire) {
+      start_retirement(nc.worker, nc.fd);
+    } else {
+      install_channel(nc.worker, nc.fd);
+    }
+  }
   for (const Accepted& a : batch) {
     if (stopping_) {
       close(a.fd);

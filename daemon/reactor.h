@@ -76,6 +76,14 @@ class Reactor : private core::MessageSink {
   // end of the channel to its successor. Events not yet sent to the dead
   // worker go to the successor; those it had taken are lost and counted.
   void adopt_worker(int w, int fd);
+  // Thread-safe: worker w is being replaced (reload, max_request). Everything
+  // already queued for it still goes to it; then its channel is half-closed,
+  // its last commands are read to the end, and only then do new events flow
+  // to the successor on `fd`: a connection's messages stay in order and none
+  // is lost.
+  void retire_worker(int w, int fd);
+  // Thread-safe: workers still handing over (0 when every retirement is done).
+  int retiring() const { return retiring_count_.load(); }
   // Thread-safe: hellos seen (workers that reported their plugins).
   int hellos() const { return hellos_.load(); }
 
@@ -89,6 +97,11 @@ class Reactor : private core::MessageSink {
     bool alive = true;
     uint64_t inflight = 0;
     std::vector<uint64_t> paused;   // connections waiting for this worker to drain
+    // A worker being replaced: drained and read to its end before `channel`
+    // (its successor's) gets any bytes.
+    std::unique_ptr<ipc::Channel> retiring;
+    struct event* retiring_ev = nullptr;
+    bool retiring_write_closed = false;
   };
 
   void init_loop();
@@ -98,6 +111,9 @@ class Reactor : private core::MessageSink {
   static void on_accept(evutil_socket_t fd, short, void* arg);
   void take_inbox();
   void install_channel(int w, int fd);
+  void start_retirement(int w, int fd);
+  void read_retiring(int w);
+  void finish_retirement(int w);
   void open_connection(const Accepted& a);
   void refuse_connection(int fd);
   bool peer_is_trusted(const sockaddr_in6& peer, const ListenerRuntime& l) const;
@@ -186,7 +202,13 @@ class Reactor : private core::MessageSink {
 
   std::mutex inbox_mutex_;
   std::vector<Accepted> inbox_;
-  std::vector<std::pair<int, int>> new_channels_;   // (worker, fd), under inbox_mutex_
+  struct NewChannel {
+    int worker;
+    int fd;
+    bool retire;   // true: a reload (hand over in order); false: after a crash
+  };
+  std::vector<NewChannel> new_channels_;   // under inbox_mutex_
+  std::atomic<int> retiring_count_{0};
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;
   double stop_deadline_ = 0;

@@ -138,7 +138,9 @@ TEST_CASE("close: protocol errors close with 1002 and report by_server=1") {
   }
   // One settle for all of them.
   std::this_thread::sleep_for(200ms);
-  for (auto& [name, id] : ids) {
+  for (const auto& entry : ids) {
+    const std::string& name = entry.first;  // (clang 14: CAPTURE cannot name a structured binding)
+    uint64_t id = entry.second;
     CAPTURE(name);
     auto closes = event_lines(server, "close " + std::to_string(id) + " ");
     REQUIRE(closes.size() == 1);

@@ -115,3 +115,42 @@ inline std::string upgrade_request(const std::string& path, const std::string& k
 }
 
 }  // namespace wsd::test
+
+namespace wsd::test {
+
+// The probe's "info" reply: "info <ip> <port> <server_port> <status> <reactor>
+// <worker> <tls> <peer_ip> <peer_port>". ok = all fields were there.
+struct ClientInfo {
+  bool ok = false;
+  std::string ip;
+  int port = -1;
+  int server_port = -1;
+  int status = -1;
+  int reactor = -1;
+  int worker = -1;
+  int tls = -1;
+  std::string peer_ip;
+  int peer_port = -1;
+  std::string text;   // the reply as it came, for failure messages
+};
+
+inline ClientInfo client_info(WsClient& c) {
+  ClientInfo i;
+  i.text = ask(c, "info");
+  std::istringstream in(i.text);
+  std::string word;
+  in >> word >> i.ip >> i.port >> i.server_port >> i.status >> i.reactor >> i.worker >> i.tls >> i.peer_ip >> i.peer_port;
+  i.ok = word == "info" && !in.fail();
+  return i;
+}
+
+// The value of `key=` in an event line ("remote=1.2.3.4 ..." -> "1.2.3.4").
+inline std::string event_field(const std::string& line, const std::string& key) {
+  std::string needle = " " + key + "=";
+  size_t at = line.find(needle);
+  if (at == std::string::npos) return "<no " + key + ">";
+  at += needle.size();
+  return line.substr(at, line.find(' ', at) - at);
+}
+
+}  // namespace wsd::test

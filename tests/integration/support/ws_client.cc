@@ -186,6 +186,25 @@ std::string WsClient::peer_cert_subject() const {
   return buf;
 }
 
+bool WsClient::tls_renegotiate() {
+  if (ssl_ == nullptr) return false;
+  if (SSL_renegotiate(ssl_) != 1) {
+    tls_error_ = "renegotiate: " + openssl_errors();
+    return false;
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout_;
+  for (;;) {
+    int rc = SSL_do_handshake(ssl_);
+    if (rc == 1) return true;
+    int err = SSL_get_error(ssl_, rc);
+    if ((err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) && std::chrono::steady_clock::now() < deadline)
+      continue;
+    std::string why = openssl_errors();
+    tls_error_ = "renegotiation: " + (why.empty() ? std::string("connection ended") : why);
+    return false;
+  }
+}
+
 bool WsClient::tls_shutdown() {
   if (ssl_ == nullptr) return false;
   int rc = SSL_shutdown(ssl_);   // 0: ours sent, the server's not yet read; 1: both
@@ -207,6 +226,11 @@ bool WsClient::connect(uint16_t port, const std::string& host) {
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   timeval tv{static_cast<time_t>(timeout_.count() / 1000), static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
   setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (!preamble_.empty()) {
+    std::string bytes;
+    bytes.swap(preamble_);
+    return send_raw(bytes);
+  }
   return true;
 }
 

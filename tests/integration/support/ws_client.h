@@ -39,6 +39,10 @@ class WsClient {
   ~WsClient();
 
   bool connect(uint16_t port, const std::string& host = "127.0.0.1");
+  // Bytes written right after the TCP connect of the next connect() or
+  // connect_tls(), in a write of their own, before TLS and HTTP: a PROXY
+  // protocol header, as a load balancer sends it. Used once.
+  void set_preamble(std::string bytes) { preamble_ = std::move(bytes); }
   // connect, then a TLS handshake (blocking SSL over the blocking socket, every
   // wait bounded by the timeout) verifying the server against the PEM CA file
   // `ca_file` and the name 127.0.0.1. With `client_cert`/`client_key` (PEM
@@ -63,6 +67,9 @@ class WsClient {
   // Sends close_notify (SSL_shutdown, once, without waiting for the server's);
   // false without TLS or when it could not be sent.
   bool tls_shutdown();
+  // TLS 1.2 only: asks the server for a renegotiation and drives it (bounded);
+  // true if it completed. wsd refuses renegotiation.
+  bool tls_renegotiate();
   // True once the server's close_notify was read (a clean TLS end).
   bool got_close_notify() const { return close_notify_; }
   // Sends an upgrade request for `path` with extra header lines
@@ -127,6 +134,7 @@ class WsClient {
   SSL* ssl_ = nullptr;
   std::string tls_error_;
   bool close_notify_ = false;
+  std::string preamble_;
 };
 
 }  // namespace wsd::test

@@ -1,0 +1,98 @@
+"""Behind a proxy: the PROXY protocol (proxy_protocol: true) and
+X-Forwarded-For, believed from trusted_proxies only. python3-websockets runs
+over a socket on which the PROXY header was already sent (connect(sock=...))."""
+import socket
+import struct
+
+import websockets
+
+from wsdtest import Server, probe_config, recv
+
+TRUST_LOCAL = 'trusted_proxies: ["127.0.0.1"]\n'
+
+
+def v2_header(family, src, dst, sport, dport):
+    """A PROXY protocol v2 header (PROXY command, TCP)."""
+    fam = {socket.AF_INET: 0x11, socket.AF_INET6: 0x21}[family]
+    addr = (socket.inet_pton(family, src) + socket.inet_pton(family, dst) + struct.pack("!HH", sport, dport))
+    return b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, fam]) + struct.pack("!H", len(addr)) + addr
+
+
+def proxied_socket(port, header):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(header)
+    return sock
+
+
+async def info_of(ws):
+    """probe "info": <ip> <port> <server_port> <status> <reactor> <worker> <tls> <peer_ip> <peer_port>"""
+    await ws.send("info")
+    return (await recv(ws)).split()
+
+
+async def test_proxy_header_v1_and_v2_name_the_real_client():
+    with Server(probe_config("proxy_protocol: true\n" + TRUST_LOCAL)) as s:
+        sock = proxied_socket(s.port, f"PROXY TCP4 203.0.113.7 127.0.0.1 51234 {s.port}\r\n".encode())
+        local_port = sock.getsockname()[1]
+        async with websockets.connect(f"ws://127.0.0.1:{s.port}/", sock=sock) as ws:
+            info = await info_of(ws)
+            assert info[1:3] == ["203.0.113.7", "51234"], info
+            assert info[8:10] == ["127.0.0.1", str(local_port)], info
+            await ws.send("whoami")
+            conn = (await recv(ws)).split()[1]
+            opens = s.wait_events(f"open {conn} ")
+            assert opens and " remote=203.0.113.7 " in opens[0] and " peer=127.0.0.1 " in opens[0], opens
+
+        sock = proxied_socket(s.port, v2_header(socket.AF_INET6, "2001:db8::7", "2001:db8::1", 40000, 443))
+        async with websockets.connect(f"ws://127.0.0.1:{s.port}/", sock=sock) as ws:
+            info = await info_of(ws)
+            assert info[1:3] == ["2001:db8::7", "40000"] and info[8] == "127.0.0.1", info
+
+
+def closed_without_answer(port, header):
+    """Sends header + an upgrade request; True when the server closes without a 101."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(header + b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n")
+        data = b""
+        try:
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+        return b"101" not in data.split(b"\r\n", 1)[0]
+
+
+async def test_malformed_missing_or_untrusted_proxy_header_closes_the_connection():
+    with Server(probe_config("proxy_protocol: true\n" + TRUST_LOCAL)) as s:
+        assert closed_without_answer(s.port, b"PROXY TCP4 999.1.1.1 127.0.0.1 1 2\r\n")
+        assert closed_without_answer(s.port, b"PROXY NONSENSE\r\n")
+        assert closed_without_answer(s.port, b"")                     # no header at all
+        # everyone else is served
+        sock = proxied_socket(s.port, b"PROXY TCP4 198.51.100.1 127.0.0.1 1000 2000\r\n")
+        async with websockets.connect(f"ws://127.0.0.1:{s.port}/echo", sock=sock) as ws:
+            await ws.send("fine")
+            assert await recv(ws) == "fine"
+    with Server(probe_config('proxy_protocol: true\ntrusted_proxies: ["10.0.0.1"]\n')) as s:
+        assert closed_without_answer(s.port, b"PROXY TCP4 203.0.113.7 127.0.0.1 51234 80\r\n")
+        assert not [e for e in s.events() if e.startswith("open ")], s.events()
+
+
+async def test_x_forwarded_for_only_from_trusted_proxies():
+    with Server(probe_config(TRUST_LOCAL)) as s:
+        async with websockets.connect(f"ws://127.0.0.1:{s.port}/",
+                                      extra_headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.9"}) as ws:
+            info = await info_of(ws)
+            assert info[1:3] == ["198.51.100.9", "0"] and info[8] == "127.0.0.1", info
+        async with websockets.connect(f"ws://127.0.0.1:{s.port}/",
+                                      extra_headers={"X-Real-IP": "198.51.100.10"}) as ws:
+            assert (await info_of(ws))[1] == "198.51.100.10"
+    with Server(probe_config('trusted_proxies: ["10.0.0.0/8"]\n')) as s:
+        async with websockets.connect(f"ws://127.0.0.1:{s.port}/",
+                                      extra_headers={"X-Forwarded-For": "198.51.100.9"}) as ws:
+            info = await info_of(ws)
+            assert info[1] == "127.0.0.1" and info[2] == info[9], info
