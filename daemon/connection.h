@@ -56,9 +56,14 @@ struct Connection {
   bool dirty = false;             // in the reactor's flush list
   bool doomed = false;            // in the reactor's free list
   bool close_by_server = false;
+  bool ping_sent = false;         // heartbeat_ping: a ping went out since the last bytes came in
+  bool ip_counted = false;        // counted in the reactor's per-IP table (max_connection_per_ip)
+  uint32_t rate_window = 0;       // max_message_rate: the current second (monotonic)
+  uint32_t rate_count = 0;        // messages received in it
   uint16_t close_code = 1006;     // reported by the close event
   std::string close_reason;
   double deadline = 0;            // handshake / close timeout (monotonic seconds), 0 = none
+  double last_recv = 0;           // monotonic seconds of the last bytes received (heartbeats)
   uint32_t list_index = 0;        // position in the reactor's connection list
   sockaddr_in6 peer{};            // AF_INET peers stored as AF_INET in the same storage
 

@@ -57,6 +57,7 @@ void Reactor::open_connection(const Accepted& a) {
     ::close(a.fd);
     return;
   }
+  if ((settings_.max_connection_per_ip > 0 || settings_.handshake_rate_per_ip > 0) && over_ip_limits(a)) return;
   // The home worker is fixed before the id exists only for by-IP dispatch.
   uint64_t id = sessions_.acquire(info);
   if (id == 0) {
@@ -64,13 +65,18 @@ void Reactor::open_connection(const Accepted& a) {
     return;
   }
   auto* c = new Connection(settings_.reader);
+  if (settings_.max_connection_per_ip > 0) {
+    per_ip_[ip_key(a.peer)]++;
+    c->ip_counted = true;
+  }
   c->id = id;
   c->fd = a.fd;
   c->peer = a.peer;
   c->server_port = a.server_port;
   c->listener = a.listener;
   c->http = std::make_unique<core::HttpRequestParser>(settings_.http);
-  c->deadline = now() + settings_.handshake_timeout;
+  c->last_recv = now();
+  c->deadline = c->last_recv + settings_.handshake_timeout;
   c->worker = static_cast<uint16_t>(pick_worker(*c, false));
   sessions_.set_worker(id, c->worker);
   c->list_index = static_cast<uint32_t>(connections_.size());
@@ -85,6 +91,69 @@ void Reactor::open_connection(const Accepted& a) {
   event_assign(&c->ev, base_, c->fd, EV_READ | EV_PERSIST, &Reactor::on_connection_event, c);
   event_add(&c->ev, nullptr);
   spdlog::debug("[reactor {}] conn {}: accepted", index_, id);
+}
+
+// The client IP's bytes (4 or 16), the key of the per-IP tables. The TCP
+// peer: a PROXY header or X-Forwarded-For is read only after these checks.
+std::string Reactor::ip_key(const sockaddr_in6& peer) {
+  if (peer.sin6_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
+    return std::string(reinterpret_cast<const char*>(&v4->sin_addr), 4);
+  }
+  return std::string(reinterpret_cast<const char*>(&peer.sin6_addr), 16);
+}
+
+// max_connection_per_ip (HTTP 503) and handshake_rate_per_ip (a token bucket
+// per IP, HTTP 429). Both are per reactor: in PROCESS mode with several
+// reactors, each one counts only the connections it accepted. True when the
+// connection was refused (and its socket closed).
+bool Reactor::over_ip_limits(const Accepted& a) {
+  std::string key = ip_key(a.peer);
+  if (settings_.max_connection_per_ip > 0) {
+    auto it = per_ip_.find(key);
+    if (it != per_ip_.end() && it->second >= settings_.max_connection_per_ip) {
+      refuse_with(a.fd, 503);
+      return true;
+    }
+  }
+  if (settings_.handshake_rate_per_ip > 0) {
+    double rate = settings_.handshake_rate_per_ip;
+    double burst = rate > 1 ? rate : 1;
+    double t = now();
+    auto [it, fresh] = handshake_rate_.try_emplace(key);
+    IpBucket& b = it->second;
+    if (fresh) {
+      b.tokens = burst;
+    } else {
+      b.tokens += (t - b.last) * rate;
+      if (b.tokens > burst) b.tokens = burst;
+    }
+    b.last = t;
+    if (b.tokens < 1) {
+      refuse_with(a.fd, 429);
+      return true;
+    }
+    b.tokens -= 1;
+  }
+  return false;
+}
+
+void Reactor::release_ip(const Connection& c) {
+  auto it = per_ip_.find(ip_key(c.peer));
+  if (it == per_ip_.end()) return;
+  if (--it->second == 0) per_ip_.erase(it);
+}
+
+// An HTTP error before any handshake, best effort (one non-blocking write), then close.
+void Reactor::refuse_with(int fd, int status) {
+  std::string answer = core::http_error_response(status);
+  [[maybe_unused]] ssize_t n = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::close(fd);
+  double t = now();
+  if (t - last_refusal_log_ >= 1.0) {
+    last_refusal_log_ = t;
+    spdlog::warn("[reactor {}] per-IP limit: refused a connection with HTTP {}", index_, status);
+  }
 }
 
 bool Reactor::peer_is_trusted(const sockaddr_in6& peer, const ListenerRuntime& l) const {
@@ -131,6 +200,10 @@ void Reactor::on_readable(Connection& c) {
     switch (read_bytes(c, read_buffer_.data(), read_buffer_.size(), n)) {
       case IoStatus::Data:
         sessions_.touch(c.id, wall_seconds());
+        if (settings_.heartbeat_interval > 0) {
+          c.last_recv = now();
+          c.ping_sent = false;
+        }
         feed(c, read_buffer_.data(), n);
         if (n < read_buffer_.size() && !(c.tls && c.tls->pending())) return;
         continue;
@@ -287,6 +360,7 @@ void Reactor::free_doomed() {
     connections_.pop_back();
     by_slot_[slot_of(c->id)] = nullptr;
     sessions_.release(c->id);
+    if (c->ip_counted) release_ip(*c);
     if (c->tls) c->tls->shutdown();  // close_notify, best effort
     ::close(c->fd);
     spdlog::debug("[reactor {}] conn {}: closed ({})", index_, c->id, c->close_code);

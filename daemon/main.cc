@@ -1,5 +1,6 @@
 // wsd: parse the flags, load the config, hand over to the master (or, when
 // the master started us as a worker, to the worker).
+#include <signal.h>
 #include <unistd.h>
 
 #include <climits>
@@ -10,6 +11,7 @@
 #include "daemon/cli.h"
 #include "daemon/logging.h"
 #include "daemon/master.h"
+#include "daemon/process_setup.h"
 #include "daemon/worker.h"
 
 #ifndef WSD_VERSION
@@ -26,6 +28,9 @@ std::string self_executable() {
 
 int main(int argc, char** argv) {
   using namespace wsd;
+  // SIGUSR1 (reopen logs) must not kill a process that has not set up its
+  // handler yet; the master's and the workers' event loops take it over.
+  signal(SIGUSR1, SIG_IGN);
   daemon::CommandLine cl;
   std::string error;
   if (!daemon::parse_command_line(argc, argv, cl, error)) {
@@ -60,6 +65,14 @@ int main(int argc, char** argv) {
     launch.listen_fds = cl.listen_fds;
     daemon::Worker worker(loaded.config, launch);
     return worker.run();
+  }
+  if (loaded.config.daemonize) {
+    // Before any thread, socket or worker exists: the parent exits 0.
+    std::string derr;
+    if (!daemon::daemonize(derr)) {
+      std::fprintf(stderr, "wsd: %s\n", derr.c_str());
+      return 1;
+    }
   }
   daemon::setup_logging(loaded.config, "master");
   daemon::Master master(loaded.config, {self_executable(), cl.config_path, cl.overrides});

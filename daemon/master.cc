@@ -1,6 +1,8 @@
 #include "daemon/master.h"
 
 #include "config/loader.h"
+#include "daemon/logging.h"
+#include "daemon/process_setup.h"
 #include "systemd/notify.h"
 
 #include <arpa/inet.h>
@@ -161,6 +163,25 @@ int Master::run() {
     return 1;
   }
   if (!bind_listeners()) return 1;
+  // The pid file is written while still root (it usually lives in /run) and
+  // removed however run() returns.
+  struct PidFile {
+    std::string path;
+    ~PidFile() { if (!path.empty()) remove_pid_file(path); }
+  } pid_file;
+  if (!config_.pid_file.empty()) {
+    if (!write_pid_file(config_.pid_file, error)) {
+      spdlog::critical("{}", error);
+      return 1;
+    }
+    pid_file.path = config_.pid_file;
+  }
+  // Root is only needed for the listening sockets: drop it before any
+  // worker exists.
+  if (!drop_privileges(config_.user, config_.group, {config_.log_file}, error)) {
+    spdlog::critical("cannot switch to user/group: {}", error);
+    return 1;
+  }
   // BASE mode: each worker allocates from its own share of the table, and
   // any one of them may hold up to max_connection; the limit itself is
   // checked against the live count of all.
@@ -386,6 +407,18 @@ void Master::on_signal(evutil_socket_t sig, short, void* arg) {
         self->begin_reload();  // READY=1 follows when the last worker is replaced
       } else {
         systemd::notify_ready(self->status_line());
+      }
+      break;
+    case SIGUSR1:
+      // logrotate: reopen our log file and have every worker reopen its own.
+      spdlog::info("signal SIGUSR1: reopening log files");
+      reopen_logs();
+      for (WorkerProcess& wp : self->workers_) {
+        if (wp.pid > 0 && !wp.exited) kill(wp.pid, SIGUSR1);
+      }
+      if (self->reload_.active && self->reload_.successor > 0 &&
+          self->reload_.successor != self->workers_[self->reload_.worker].pid) {
+        kill(self->reload_.successor, SIGUSR1);   // a successor still starting
       }
       break;
     default:

@@ -37,6 +37,11 @@ int api_push_impl(wsd_ctx* ctx, wsd_conn_t conn, const void* data, size_t len, i
   if (opcode >= WSD_OPCODE_CLOSE && len > 125) return WSD_ERR_INVALID;
   Worker& w = *ctx->worker;
   int rc = check_target(w, conn, len);
+  if (rc == WSD_ERR_BUFFER_FULL && w.settings().buffer_output_close) {
+    // The configured policy for a client that does not read: close it (1008).
+    static constexpr std::string_view kReason = "output buffer full";
+    w.send_to_reactor(conn, ipc::MessageType::CloseConnection, WSD_CLOSE_POLICY_ERROR, kReason);
+  }
   if (rc != WSD_OK) return rc;
   auto aux = static_cast<uint16_t>(opcode | ((flags & 0xFF) << 8));
   return w.send_to_reactor(conn, ipc::MessageType::Push, aux,

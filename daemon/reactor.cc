@@ -56,8 +56,12 @@ void Reactor::init_loop() {
   }, this);
   event_add(wake_ev_, nullptr);
   tick_ev_ = event_new(base_, -1, EV_PERSIST, &Reactor::on_tick, this);
-  timeval second{1, 0};
-  event_add(tick_ev_, &second);
+  // Once a second, or at the heartbeat interval when that is shorter.
+  double tick = 1.0;
+  if (settings_.heartbeat_interval > 0 && settings_.heartbeat_interval < tick) tick = settings_.heartbeat_interval;
+  if (tick < 0.01) tick = 0.01;
+  timeval every{static_cast<time_t>(tick), static_cast<suseconds_t>((tick - static_cast<double>(static_cast<time_t>(tick))) * 1e6)};
+  event_add(tick_ev_, &every);
 }
 
 Reactor::~Reactor() {
@@ -319,16 +323,62 @@ void Reactor::on_tick(evutil_socket_t, short, void* arg) {
   static_cast<Reactor*>(arg)->check_deadlines();
 }
 
-// Handshakes that never finish and close handshakes the client never answers
-// end here; heartbeats will join them.
+// Handshakes that never finish, close handshakes the client never answers,
+// and (heartbeat_check_interval) connections idle for too long end here.
 void Reactor::check_deadlines() {
   double t = now();
+  if (settings_.heartbeat_interval > 0) check_heartbeats(t);
+  // Forget the handshake buckets of IPs that have been quiet (they are full again).
+  if (!handshake_rate_.empty() && t - last_bucket_sweep_ >= 10) {
+    last_bucket_sweep_ = t;
+    double rate = settings_.handshake_rate_per_ip;
+    double burst = rate > 1 ? rate : 1;
+    for (auto it = handshake_rate_.begin(); it != handshake_rate_.end();) {
+      if ((t - it->second.last) * rate >= burst) {
+        it = handshake_rate_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   for (Connection* c : std::vector<Connection*>(connections_)) {
     if (c->doomed || c->deadline == 0 || t < c->deadline) continue;
     if (c->phase == Phase::Http) {
       spdlog::debug("[reactor {}] conn {}: handshake timeout", index_, c->id);
     }
     destroy(*c);
+  }
+}
+
+// Swoole's heartbeat: a connection that sent nothing for heartbeat_idle_time
+// is closed (a WebSocket with heartbeat_close_code, anything before the
+// handshake by just closing); with heartbeat_ping one idle for half of it is
+// pinged first, and its pong counts as activity.
+void Reactor::check_heartbeats(double t) {
+  double idle_limit = settings_.heartbeat_idle;
+  for (Connection* c : std::vector<Connection*>(connections_)) {
+    if (c->doomed) continue;
+    double idle = t - c->last_recv;
+    switch (c->phase) {
+      case Phase::WebSocket:
+        if (idle > idle_limit) {
+          spdlog::debug("[reactor {}] conn {}: idle for {:.2f}s, closed", index_, c->id, idle);
+          send_close(*c, settings_.heartbeat_close_code, "idle");
+        } else if (settings_.heartbeat_ping && !c->ping_sent && idle >= idle_limit / 2) {
+          c->ping_sent = true;
+          send_frame(*c, WSD_OPCODE_PING, WSD_FLAG_FIN, {});
+        }
+        break;
+      case Phase::ProxyHeader:
+      case Phase::TlsHandshake:
+      case Phase::Http:
+        if (idle > idle_limit) destroy(*c);
+        break;
+      case Phase::AwaitWorker:   // a worker is answering: the client waits, rightly
+      case Phase::Closing:       // bounded by the close timeout
+      case Phase::Draining:
+        break;
+    }
   }
 }
 

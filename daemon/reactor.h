@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/message_reader.h"
@@ -161,6 +162,7 @@ class Reactor : private core::MessageSink {
   void send_close(Connection& c, uint16_t code, std::string_view reason);
   void on_push(uint64_t id, uint16_t aux, std::string_view data);
   void on_close_command(uint64_t id, uint16_t code, std::string_view reason);
+  void close_slow(Connection& c);   // buffer_output_close
 
   // workers (dispatch.cc)
   static void on_channel_event(evutil_socket_t fd, short what, void* arg);
@@ -175,6 +177,14 @@ class Reactor : private core::MessageSink {
   // timers (reactor.cc)
   static void on_tick(evutil_socket_t, short, void* arg);
   void check_deadlines();
+  void check_heartbeats(double t);
+
+  // per-IP limits (connection_io.cc). Per reactor: in PROCESS mode with
+  // several reactors each counts only the connections it owns.
+  static std::string ip_key(const sockaddr_in6& peer);
+  bool over_ip_limits(const Accepted& a);
+  void release_ip(const Connection& c);
+  void refuse_with(int fd, int status);
 
   Connection* find(uint64_t id) const;
   double now() const;
@@ -225,6 +235,13 @@ class Reactor : private core::MessageSink {
   double last_refusal_log_ = 0;
   std::string scratch_;                    // reused encode buffer
   std::vector<uint8_t> read_buffer_;
+  struct IpBucket {
+    double tokens = 0;
+    double last = 0;
+  };
+  std::unordered_map<std::string, uint32_t> per_ip_;        // live connections per IP
+  std::unordered_map<std::string, IpBucket> handshake_rate_;  // token buckets per IP
+  double last_bucket_sweep_ = 0;
 };
 
 }  // namespace wsd::daemon

@@ -28,6 +28,14 @@ Settings make_settings(const config::Config& c) {
   s.open_pong_frame = c.open_websocket_pong_frame;
   s.handshake_timeout = c.handshake_timeout;
   s.close_timeout = c.shutdown_timeout > 0 ? c.shutdown_timeout : 5;
+  s.buffer_output_close = c.buffer_output_close;
+  s.max_connection_per_ip = c.max_connection_per_ip > 0 ? static_cast<uint32_t>(c.max_connection_per_ip) : 0;
+  s.handshake_rate_per_ip = c.handshake_rate_per_ip > 0 ? c.handshake_rate_per_ip : 0;
+  s.max_message_rate = c.max_message_rate > 0 ? c.max_message_rate : 0;
+  s.heartbeat_interval = c.heartbeat_check_interval > 0 ? c.heartbeat_check_interval : 0;
+  s.heartbeat_idle = c.heartbeat_idle_time > 0 ? c.heartbeat_idle_time : 2 * s.heartbeat_interval;
+  s.heartbeat_close_code = static_cast<uint16_t>(c.heartbeat_close_code);
+  s.heartbeat_ping = c.heartbeat_ping;
   return s;
 }
 

@@ -39,6 +39,15 @@ struct Settings {
   bool open_pong_frame = false;
   double handshake_timeout = 10;
   double close_timeout = 5;        // wait for the client's close reply
+  // Limits and heartbeats (docs/configuration.md), 0 = off.
+  bool buffer_output_close = false;
+  uint32_t max_connection_per_ip = 0;   // per reactor (PROCESS mode splits it across reactors)
+  double handshake_rate_per_ip = 0;     // per second, per reactor
+  double max_message_rate = 0;          // per connection, per second
+  double heartbeat_interval = 0;        // seconds between idle checks; 0 = heartbeats off
+  double heartbeat_idle = 0;            // idle time before the close
+  uint16_t heartbeat_close_code = 1001;
+  bool heartbeat_ping = false;
   std::vector<ListenerRuntime> listeners;   // by listener index (load_listeners)
 };
 

@@ -156,14 +156,13 @@ bool Reactor::drive_tls_handshake(Connection& c) {
 void Reactor::apply_forwarded(Connection& c) {
   const ListenerRuntime& l = settings_.listeners[c.listener];
   if (!l.trusted || l.trusted->empty()) return;
+  // The hop that sent the request: the TCP peer, or the client a PROXY
+  // header named (then X-Forwarded-For is judged by that address).
+  SessionInfo info;
+  if (!sessions_.read(c.id, info)) return;
   core::IpAddress peer;
-  if (c.peer.sin6_family == AF_INET) {
-    peer.family = AF_INET;
-    std::memcpy(peer.bytes, &reinterpret_cast<const sockaddr_in*>(&c.peer)->sin_addr, 4);
-  } else {
-    peer.family = AF_INET6;
-    std::memcpy(peer.bytes, &c.peer.sin6_addr, 16);
-  }
+  peer.family = info.family == AF_INET ? AF_INET : AF_INET6;
+  std::memcpy(peer.bytes, info.addr, peer.family == AF_INET ? 4 : 16);
   std::optional<std::string> client = core::forwarded_client(peer, c.http->request(), *l.trusted);
   if (!client) return;
   std::optional<core::IpAddress> ip = core::parse_ip(*client);

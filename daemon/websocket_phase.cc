@@ -19,6 +19,19 @@ void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool 
   Connection& c = *current_;
   if (c.doomed) return;  // BASE mode: a plugin closed it while its bytes were being read
   if (c.phase != Phase::WebSocket) return;  // data after our close frame is dropped (RFC 6455 §5.5.1)
+  if (settings_.max_message_rate > 0) {
+    // Messages in the current one-second window.
+    auto second = static_cast<uint32_t>(now());
+    if (second != c.rate_window) {
+      c.rate_window = second;
+      c.rate_count = 0;
+    }
+    if (++c.rate_count > settings_.max_message_rate) {
+      spdlog::debug("[reactor {}] conn {}: message rate exceeded", index_, c.id);
+      send_close(c, WSD_CLOSE_POLICY_ERROR, "message rate exceeded");
+      return;
+    }
+  }
   uint8_t flags = WSD_FLAG_FIN | (compressed ? WSD_FLAG_COMPRESS : 0);
   int w = pick_worker(c, true);
   dispatch(w, c, ipc::MessageType::Message, opcode_and_flags(static_cast<uint8_t>(op), flags),
@@ -127,7 +140,10 @@ void Reactor::on_push(uint64_t id, uint16_t aux, std::string_view data) {
   auto opcode = static_cast<uint8_t>(aux & 0xFF);
   auto flags = static_cast<uint8_t>(aux >> 8);
   if (c->pending_output() + data.size() > settings_.buffer_output_size) {
-    return;  // counted by the worker's check; here the race is lost quietly
+    // Counted by the worker's check; here the race is lost quietly, unless
+    // buffer_output_close drops the slow client.
+    if (settings_.buffer_output_close) close_slow(*c);
+    return;
   }
   if (opcode == WSD_OPCODE_CLOSE) {
     core::ParsedClose pc = core::parse_close_payload(reinterpret_cast<const uint8_t*>(data.data()), data.size());
@@ -135,6 +151,21 @@ void Reactor::on_push(uint64_t id, uint16_t aux, std::string_view data) {
     return;
   }
   send_frame(*c, opcode, flags, data);
+}
+
+// buffer_output_close: a close frame (1008) if it still fits in the output
+// bound, otherwise the socket is closed at once. Either way the output stops
+// growing: Closing connections take no more pushes.
+void Reactor::close_slow(Connection& c) {
+  static constexpr std::string_view kReason = "output buffer full";
+  if (c.pending_output() + core::kMaxFrameHeaderSize + 2 + kReason.size() <= settings_.buffer_output_size) {
+    send_close(c, WSD_CLOSE_POLICY_ERROR, kReason);
+    return;
+  }
+  c.close_code = WSD_CLOSE_POLICY_ERROR;
+  c.close_reason.assign(kReason);
+  c.close_by_server = true;
+  destroy(c);
 }
 
 void Reactor::on_close_command(uint64_t id, uint16_t code, std::string_view reason) {

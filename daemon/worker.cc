@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/close_code.h"
+#include "daemon/logging.h"
 #include "daemon/routes.h"
 
 namespace wsd::daemon {
@@ -49,6 +50,10 @@ int Worker::run() {
   signal(SIGINT, SIG_IGN);
   signal(SIGHUP, SIG_IGN);   // the master handles reloads; BASE workers re-arm it below
   signal(SIGPIPE, SIG_IGN);
+  // SIGUSR1 (forwarded by the master, for logrotate): reopen the log file.
+  std::unique_ptr<struct event, void (*)(struct event*)> usr1_ev(
+      evsignal_new(base_, SIGUSR1, [](evutil_socket_t, short, void*) { reopen_logs(); }, nullptr), &event_free);
+  event_add(usr1_ev.get(), nullptr);
   std::string error;
   if (!load_plugins(config_.plugins, plugin_api(), this, plugins_, error)) {
     spdlog::critical("plugin refused: {}", error);

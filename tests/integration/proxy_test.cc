@@ -180,6 +180,14 @@ TEST_CASE("proxy: PROXY v2 headers, IPv4 and IPv6, with TLVs, split anywhere") {
     CHECK(event_field(p.open_event, "remote") == "2001:db8::42");
     CHECK(event_field(p.open_event, "remote_port") == "61000");
   }
+  SUBCASE("IPv4 with 900 bytes of TLVs") {
+    std::string tlvs;
+    for (int i = 0; i < 9; ++i) tlvs += authority_tlv(std::string(97, static_cast<char>('a' + i)));
+    Proxied p = open_through(server, v2(1, AF_INET, "203.0.113.9", "127.0.0.1", 9999, server.port(), tlvs));
+    REQUIRE_MESSAGE(p.opened, server.log());
+    CHECK_MESSAGE(p.info.ip == "203.0.113.9", p.info.text);
+    CHECK(p.info.port == 9999);
+  }
   SUBCASE("LOCAL (a health check): the peer's own address") {
     Proxied p = open_through(server, v2(0, 0, {}, {}, 0, 0));
     REQUIRE_MESSAGE(p.opened, server.log());
@@ -207,7 +215,7 @@ TEST_CASE("proxy: a malformed header, or none, closes that connection alone") {
   WsClient bystander;
   bystander.set_preamble(v1("TCP4", "203.0.113.1", "127.0.0.1", 1111, server.port()));
   REQUIRE(bystander.connect(server.port()));
-  REQUIRE(bystander.handshake("/echo").status == 101);
+  REQUIRE(bystander.handshake("/").status == 101);   // the probe echoes what is not a command
 
   CHECK(refused(server.port(), ""));   // no header: the request itself is not one
   CHECK(refused(server.port(), "", false));
@@ -245,6 +253,27 @@ TEST_CASE("proxy: a malformed header, or none, closes that connection alone") {
   Proxied p = open_through(server, v1("TCP4", "203.0.113.2", "127.0.0.1", 2222, server.port()));
   CHECK(p.opened);
   CHECK(p.info.ip == "203.0.113.2");
+  CHECK(wait_table_count(bystander, 1) == 1);   // no refused connection left in the table
+}
+
+TEST_CASE("proxy: a PROXY header that never completes is dropped after handshake_timeout") {
+  WsdServer server({proxy_config(kTrustLocal, "handshake_timeout: 1s\n")});
+  REQUIRE_MESSAGE(server.started(), server.log());
+  WsClient silent(5s);
+  REQUIRE(silent.connect(server.port()));
+  WsClient partial(5s);
+  REQUIRE(partial.connect(server.port()));
+  REQUIRE(partial.send_raw("PROXY TCP4 203.0.113.7 "));
+  WsClient partial_v2(5s);
+  REQUIRE(partial_v2.connect(server.port()));
+  REQUIRE(partial_v2.send_raw(v2(1, AF_INET, "203.0.113.7", "127.0.0.1", 1, 2).substr(0, 20)));
+  auto start = std::chrono::steady_clock::now();
+  CHECK(silent.wait_eof());
+  CHECK(partial.wait_eof());
+  CHECK(partial_v2.wait_eof());
+  CHECK(std::chrono::steady_clock::now() - start < 4s);
+  Proxied p = open_through(server, v1("TCP4", "203.0.113.2", "127.0.0.1", 2222, server.port()));
+  CHECK(p.opened);
 }
 
 TEST_CASE("proxy: a PROXY header from an untrusted peer closes the connection") {
@@ -254,6 +283,33 @@ TEST_CASE("proxy: a PROXY header from an untrusted peer closes the connection") 
   CHECK(refused(server.port(), v2(1, AF_INET, "203.0.113.7", "127.0.0.1", 51234, server.port())));
   CHECK(refused(server.port(), ""));
   for (const std::string& e : server.events()) CHECK_FALSE(contains(e, "open "));
+}
+
+// An L4 proxy (HAProxy in TCP mode) passes the client's bytes through: the
+// HTTP headers after a PROXY header were written by the client named in it,
+// not by the trusted proxy. X-Forwarded-For is only believed when that client
+// is itself a trusted proxy (an HTTP proxy behind the L4 one).
+TEST_CASE("proxy: X-Forwarded-For behind a PROXY header is judged by the PROXY source") {
+  WsdServer server({proxy_config("trusted_proxies: [\"127.0.0.1\", \"10.1.2.3\"]\n")});
+  REQUIRE_MESSAGE(server.started(), server.log());
+
+  SUBCASE("the client named by the PROXY header is not trusted: its X-Forwarded-For is ignored") {
+    WsClient c;
+    c.set_preamble(v1("TCP4", "203.0.113.7", "127.0.0.1", 51234, server.port()));
+    REQUIRE(c.connect(server.port()));
+    REQUIRE(c.handshake("/", {"X-Forwarded-For: 198.51.100.66", "X-Real-IP: 198.51.100.67"}).status == 101);
+    ClientInfo info = client_info(c);
+    CHECK_MESSAGE(info.ip == "203.0.113.7", info.text);
+    CHECK(info.port == 51234);
+  }
+  SUBCASE("the PROXY source is a trusted HTTP proxy: its X-Forwarded-For names the client") {
+    WsClient c;
+    c.set_preamble(v1("TCP4", "10.1.2.3", "127.0.0.1", 51234, server.port()));
+    REQUIRE(c.connect(server.port()));
+    REQUIRE(c.handshake("/", {"X-Forwarded-For: 198.51.100.66"}).status == 101);
+    ClientInfo info = client_info(c);
+    CHECK_MESSAGE(info.ip == "198.51.100.66", info.text);
+  }
 }
 
 TEST_CASE("proxy: PROXY header in front of TLS") {
@@ -272,6 +328,15 @@ TEST_CASE("proxy: PROXY header in front of TLS") {
   CHECK(info.tls == 1);
   CHECK(info.peer_ip == "127.0.0.1");
   CHECK(info.peer_port == c.local_port());
+  // The header and the ClientHello in one TCP segment: the header's bytes
+  // alone are taken before TLS starts.
+  WsClient together;
+  together.set_preamble(v1("TCP4", "203.0.113.77", "127.0.0.1", 7777, server.port()), true);
+  REQUIRE_MESSAGE(together.connect_tls(server.port(), certs.ca()), together.tls_error());
+  REQUIRE(together.handshake("/").status == 101);
+  info = client_info(together);
+  CHECK_MESSAGE(info.ip == "203.0.113.77", info.text);
+  CHECK(info.tls == 1);
   // TLS without the header first: refused.
   WsClient bare(3s);
   CHECK_FALSE(bare.connect_tls(server.port(), certs.ca()));

@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "test_helpers.h"
@@ -199,9 +201,10 @@ TEST_CASE("tls: plain HTTP on the TLS port and TLS on the plain port close that 
   uint16_t tls_port = server.ports()[0];
   uint16_t plain_port = server.ports()[1];
 
-  // A TLS client that stays connected through all of it.
+  // A TLS client that stays connected through all of it (the probe echoes
+  // what is not a command).
   WsClient bystander;
-  REQUIRE(bystander.open_tls(tls_port, certs.ca(), "/echo"));
+  REQUIRE(bystander.open_tls(tls_port, certs.ca(), "/"));
 
   SUBCASE("a plain-text WebSocket handshake on the TLS port") {
     WsClient c(3s);
@@ -250,9 +253,11 @@ TEST_CASE("tls: plain HTTP on the TLS port and TLS on the plain port close that 
   }
 
   // Everyone else is served: the bystander and new TLS clients.
-  CHECK(bystander.send_text("after"));
-  CHECK(receive_text(bystander) == "after");
+  CHECK(bystander.send_text("still serving"));
+  CHECK(receive_text(bystander) == "still serving");
   CHECK(tls_echo_works(tls_port, certs.ca()));
+  // Nothing is left behind in the connection table: the bystander alone.
+  CHECK(wait_table_count(bystander, 1) == 1);
 }
 
 TEST_CASE("tls: a handshake that stalls is dropped after handshake_timeout") {
@@ -260,7 +265,7 @@ TEST_CASE("tls: a handshake that stalls is dropped after handshake_timeout") {
   REQUIRE_MESSAGE(server.started(), server.log());
   TestCerts certs = certs_of(server);
   WsClient bystander;
-  REQUIRE(bystander.open_tls(server.port(), certs.ca(), "/echo"));
+  REQUIRE(bystander.open_tls(server.port(), certs.ca(), "/"));
 
   WsClient silent(5s);
   REQUIRE(silent.connect(server.port()));
@@ -284,6 +289,7 @@ TEST_CASE("tls: a handshake that stalls is dropped after handshake_timeout") {
   CHECK(bystander.send_text("alive"));
   CHECK(receive_text(bystander) == "alive");
   CHECK(tls_echo_works(server.port(), certs.ca()));
+  CHECK(wait_table_count(bystander, 1) == 1);
 }
 
 TEST_CASE("tls: renegotiation is refused and the server goes on") {
@@ -297,6 +303,24 @@ TEST_CASE("tls: renegotiation is refused and the server goes on") {
   CHECK_FALSE(c.tls_renegotiate());
   CAPTURE(c.tls_error());
   CHECK(tls_echo_works(server.port(), certs.ca()));
+}
+
+TEST_CASE("tls: TLS 1.3 key updates in both directions keep the connection going") {
+  WsdServer server(tls_options());
+  REQUIRE_MESSAGE(server.started(), server.log());
+  TestCerts certs = certs_of(server);
+  WsClient c;
+  REQUIRE(c.open_tls(server.port(), certs.ca(), "/echo"));
+  REQUIRE(c.tls_version() == "TLSv1.3");
+  for (int i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    REQUIRE(c.tls_key_update(i % 2 == 0));   // even rounds: the server must update its keys too
+    std::string text = "round " + std::to_string(i) + " " + pattern(50000);
+    REQUIRE(c.send_text(text));
+    Received r = c.receive();
+    REQUIRE_MESSAGE(r.kind == Received::Message, (describe(r) + " " + c.tls_error()));
+    CHECK(r.data == text);
+  }
 }
 
 TEST_CASE("tls: ssl_verify_peer asks for a client certificate signed by ssl_client_cert_file") {
@@ -358,6 +382,15 @@ TEST_CASE("tls: SIGHUP re-reads the certificate; open connections stay") {
   }
   CHECK_MESSAGE(serial == "3003", server.log());
   CHECK(contains(subject, "renewed"));
+  // Every new connection has it from now on, whichever reactor or worker
+  // (BASE mode: each worker accepts for itself, and reloads when the master
+  // passes the signal on: a moment later) takes it.
+  std::this_thread::sleep_for(300ms);
+  for (int i = 0; i < 12; ++i) {
+    WsClient fresh;
+    REQUIRE_MESSAGE(fresh.connect_tls(server.port(), certs.ca()), fresh.tls_error());
+    CHECK(fresh.peer_cert_serial() == "3003");
+  }
 
   // The connection made before the reload goes on, with its certificate.
   CHECK(old.send_text("old"));
@@ -399,6 +432,109 @@ TEST_CASE("tls: SIGHUP with a broken certificate keeps the old one serving") {
   }
   CHECK(old.send_text("old"));
   CHECK(receive_text(old) == "old");
+
+  // Fixed files and another SIGHUP: the new certificate is taken.
+  REQUIRE(make_signed_cert(server.dir(), "fixed", "/CN=localhost fixed", "5005"));
+  replace_file(certs.file("fixed.key"), certs.server_key());
+  replace_file(certs.file("fixed.pem"), certs.server_cert());
+  REQUIRE(server.signal(SIGHUP));
+  std::string serial;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (serial != "5005" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+    WsClient fresh;
+    if (fresh.connect_tls(server.port(), certs.ca())) serial = fresh.peer_cert_serial();
+  }
+  CHECK_MESSAGE(serial == "5005", server.log());
+}
+
+TEST_CASE("tls: many connections, pipelined frames and output the client is slow to read") {
+  WsdServer server(tls_options("buffer_output_size: 64M\n"));
+  REQUIRE_MESSAGE(server.started(), server.log());
+  TestCerts certs = certs_of(server);
+
+  // A frame in the same TLS write as the upgrade request.
+  WsClient early;
+  REQUIRE_MESSAGE(early.connect_tls(server.port(), certs.ca()), early.tls_error());
+  REQUIRE(early.handshake("/echo", {}, false, WsClient::frame_bytes(1, "early")).status == 101);
+  CHECK(receive_text(early) == "early");
+
+  // 40 TLS connections at once.
+  std::vector<std::unique_ptr<WsClient>> many;
+  for (int i = 0; i < 40; ++i) {
+    many.push_back(std::make_unique<WsClient>());
+    REQUIRE_MESSAGE(many.back()->open_tls(server.port(), certs.ca(), "/echo"), many.back()->tls_error());
+  }
+  for (size_t i = 0; i < many.size(); ++i) CHECK(many[i]->send_text("n" + std::to_string(i)));
+  for (size_t i = 0; i < many.size(); ++i) CHECK(receive_text(*many[i]) == "n" + std::to_string(i));
+
+  // 8 MB pushed while the client does not read: the server's TLS writes stop
+  // on a full socket and resume from a buffer that keeps growing.
+  WsClient slow(10s);
+  REQUIRE(slow.open_tls(server.port(), certs.ca(), "/"));
+  Whoami me = whoami(slow);
+  REQUIRE(me.id != 0);
+  constexpr int kPushes = 8;
+  for (int i = 0; i < kPushes; ++i) REQUIRE(slow.send_text("pushbin " + std::to_string(me.id) + " 1000000"));
+  std::this_thread::sleep_for(300ms);
+  int binaries = 0, replies = 0;
+  for (int i = 0; i < 2 * kPushes; ++i) {
+    Received r = slow.receive();
+    REQUIRE_MESSAGE(r.kind == Received::Message, describe(r));
+    if (r.opcode == 2) {
+      CHECK(r.data == std::string(1000000, 'x'));
+      ++binaries;
+    } else {
+      CHECK(r.data == "push 0");
+      ++replies;
+    }
+  }
+  CHECK(binaries == kPushes);
+  CHECK(replies == kPushes);
+
+  // A close after megabytes still queued: everything arrives first, then the
+  // close frame, then close_notify.
+  WsClient draining(10s);
+  REQUIRE(draining.open_tls(server.port(), certs.ca(), "/"));
+  Whoami d = whoami(draining);
+  for (int i = 0; i < 4; ++i) REQUIRE(draining.send_text("pushbin " + std::to_string(d.id) + " 1000000"));
+  REQUIRE(draining.send_text("disconnect 4001 bye"));
+  std::this_thread::sleep_for(300ms);
+  Received r;
+  for (int i = 0; i < 4; ++i) {
+    r = draining.receive();
+    REQUIRE_MESSAGE(r.kind == Received::Message, describe(r));
+    CHECK(r.data.size() == 1000000);
+    CHECK(receive_text(draining) == "push 0");
+  }
+  r = draining.receive();
+  REQUIRE_MESSAGE(r.kind == Received::Close, describe(r));
+  CHECK(r.code == 4001);
+  draining.send_close(4001);
+  CHECK(draining.wait_eof());
+  CHECK(draining.got_close_notify());
+  CHECK(tls_echo_works(server.port(), certs.ca()));
+}
+
+TEST_CASE("tls: ssl_ciphers limits the TLS 1.2 suites") {
+  WsdServer server(tls_options("ssl_ciphers: ECDHE-ECDSA-AES128-GCM-SHA256\n"));
+  REQUIRE_MESSAGE(server.started(), server.log());
+  TestCerts certs = certs_of(server);
+  std::string base = "timeout 5 openssl s_client -connect 127.0.0.1:" + std::to_string(server.port()) +
+                     " -CAfile " + certs.ca() + " -tls1_2";
+  Command ok = run(base + " -cipher ECDHE-ECDSA-AES128-GCM-SHA256 </dev/null");
+  CAPTURE(ok.output);
+  CHECK(ok.status == 0);
+  CHECK(contains(ok.output, "ECDHE-ECDSA-AES128-GCM-SHA256"));
+  Command other = run(base + " -cipher ECDHE-ECDSA-CHACHA20-POLY1305 </dev/null");
+  CAPTURE(other.output);
+  CHECK(other.status != 0);
+  CHECK(contains(other.output, "handshake failure"));
+  // TLS 1.3 keeps OpenSSL's TLS 1.3 suites.
+  Command v13 = run("timeout 5 openssl s_client -connect 127.0.0.1:" + std::to_string(server.port()) + " -CAfile " +
+                    certs.ca() + " -tls1_3 </dev/null");
+  CHECK(v13.status == 0);
+  CHECK(contains(v13.output, "TLSv1.3"));
 }
 
 TEST_CASE("tls: close_notify at both ends of a clean close") {

@@ -15,6 +15,7 @@
 //   info                   -> "info <ip> <port> <server_port> <status> <reactor> <worker> <tls 0|1> <peer_ip> <peer_port>"
 //                             (ip/port: the real client, after a PROXY header or X-Forwarded-For; peer: the TCP peer)
 //   count                  -> "count <n>" established connections
+//   countall               -> "countall <n>" every connection in the table (handshakes, plain HTTP too)
 //   after <ms>             -> later: "timer <ms>"
 //   tick <ms> <n>          -> "tick <i>" n times, then clears the timer
 //   defer                  -> "deferred" (after the reply "deferring")
@@ -186,6 +187,8 @@ struct Probe {
       }
     } else if (cmd == "count") {
       s.push(f.conn, "count " + std::to_string(s.connections().size()));
+    } else if (cmd == "countall") {
+      s.push(f.conn, "countall " + std::to_string(s.connections(false).size()));
     } else if (cmd == "after") {
       uint64_t ms = 0;
       in >> ms;

@@ -44,7 +44,6 @@ async def test_buffer_output_size_push_fails_connection_stays():
             assert await recv(slow) == "still open"
 
 
-@pending("issue 5: limits and heartbeats")
 async def test_max_connection():
     with Server(probe_config("max_connection: 2\n")) as s:
         async with websockets.connect(s.url("/")) as a, websockets.connect(s.url("/")) as b:
@@ -77,7 +76,6 @@ def test_handshake_timeout_drops_silent_connection():
             assert 0.2 < elapsed < 3, f"dropped after {elapsed:.2f}s with handshake_timeout 300ms"
 
 
-@pending("issue 5: limits and heartbeats")
 async def test_heartbeat_closes_idle_connection():
     extra = "heartbeat_check_interval: 100ms\nheartbeat_idle_time: 300ms\n"
     with Server(probe_config(extra)) as s:

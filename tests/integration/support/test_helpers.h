@@ -154,3 +154,24 @@ inline std::string event_field(const std::string& line, const std::string& key) 
 }
 
 }  // namespace wsd::test
+
+namespace wsd::test {
+
+// Asks the probe (on connection c) for "countall" until it reports `n`
+// connections in the table (bounded); returns the last count, -1 if none.
+inline long wait_table_count(WsClient& c, long n, std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  long last = -1;
+  do {
+    std::istringstream in(ask(c, "countall"));
+    std::string word;
+    long count = -1;
+    in >> word >> count;
+    if (word == "countall") last = count;
+    if (last == n) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return last;
+}
+
+}  // namespace wsd::test

@@ -205,6 +205,15 @@ bool WsClient::tls_renegotiate() {
   }
 }
 
+bool WsClient::tls_key_update(bool request_peer) {
+  if (ssl_ == nullptr) return false;
+  if (SSL_key_update(ssl_, request_peer ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) != 1) {
+    tls_error_ = "key update: " + openssl_errors();
+    return false;
+  }
+  return true;
+}
+
 bool WsClient::tls_shutdown() {
   if (ssl_ == nullptr) return false;
   int rc = SSL_shutdown(ssl_);   // 0: ours sent, the server's not yet read; 1: both
@@ -229,7 +238,8 @@ bool WsClient::connect(uint16_t port, const std::string& host) {
   if (!preamble_.empty()) {
     std::string bytes;
     bytes.swap(preamble_);
-    return send_raw(bytes);
+    if (!preamble_coalesce_) return send_raw(bytes);
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_MORE) == static_cast<ssize_t>(bytes.size());
   }
   return true;
 }

@@ -41,8 +41,13 @@ class WsClient {
   bool connect(uint16_t port, const std::string& host = "127.0.0.1");
   // Bytes written right after the TCP connect of the next connect() or
   // connect_tls(), in a write of their own, before TLS and HTTP: a PROXY
-  // protocol header, as a load balancer sends it. Used once.
-  void set_preamble(std::string bytes) { preamble_ = std::move(bytes); }
+  // protocol header, as a load balancer sends it. Used once. With `coalesce`
+  // the bytes are held back (MSG_MORE) to leave in one TCP segment with what
+  // is written next (the TLS ClientHello, the HTTP request).
+  void set_preamble(std::string bytes, bool coalesce = false) {
+    preamble_ = std::move(bytes);
+    preamble_coalesce_ = coalesce;
+  }
   // connect, then a TLS handshake (blocking SSL over the blocking socket, every
   // wait bounded by the timeout) verifying the server against the PEM CA file
   // `ca_file` and the name 127.0.0.1. With `client_cert`/`client_key` (PEM
@@ -70,6 +75,9 @@ class WsClient {
   // TLS 1.2 only: asks the server for a renegotiation and drives it (bounded);
   // true if it completed. wsd refuses renegotiation.
   bool tls_renegotiate();
+  // TLS 1.3 only: sends a KeyUpdate (asking the server to update its keys
+  // too when `request_peer`); it leaves with the next write.
+  bool tls_key_update(bool request_peer = true);
   // True once the server's close_notify was read (a clean TLS end).
   bool got_close_notify() const { return close_notify_; }
   // Sends an upgrade request for `path` with extra header lines
@@ -135,6 +143,7 @@ class WsClient {
   std::string tls_error_;
   bool close_notify_ = false;
   std::string preamble_;
+  bool preamble_coalesce_ = false;
 };
 
 }  // namespace wsd::test

@@ -1,0 +1,106 @@
+#include "daemon/process_setup.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+namespace wsd::daemon {
+
+bool daemonize(std::string& error) {
+  pid_t pid = fork();
+  if (pid < 0) {
+    error = std::string("fork: ") + std::strerror(errno);
+    return false;
+  }
+  if (pid > 0) _exit(0);
+  setsid();
+  int null = open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    if (null > STDERR_FILENO) close(null);
+  }
+  return true;
+}
+
+bool write_pid_file(const std::string& path, std::string& error) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << getpid() << '\n';
+    if (!out.flush()) {
+      error = "cannot write pid file " + path + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    error = "cannot write pid file " + path + ": " + std::strerror(errno);
+    unlink(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+void remove_pid_file(const std::string& path) {
+  std::ifstream in(path);
+  long pid = 0;
+  if (in >> pid && pid == static_cast<long>(getpid())) unlink(path.c_str());
+}
+
+bool drop_privileges(const std::string& user, const std::string& group,
+                     const std::vector<std::string>& own, std::string& error) {
+  if (user.empty() && group.empty()) return true;
+  struct passwd* pw = nullptr;
+  if (!user.empty()) {
+    pw = getpwnam(user.c_str());
+    if (!pw) {
+      error = "unknown user '" + user + "'";
+      return false;
+    }
+  }
+  gid_t gid;
+  if (!group.empty()) {
+    struct group* gr = getgrnam(group.c_str());
+    if (!gr) {
+      error = "unknown group '" + group + "'";
+      return false;
+    }
+    gid = gr->gr_gid;
+  } else {
+    gid = pw->pw_gid;
+  }
+  uid_t uid = pw ? pw->pw_uid : getuid();
+  // Already that user and group (e.g. systemd's User=): nothing to do.
+  if (getuid() == uid && geteuid() == uid && getgid() == gid && getegid() == gid) return true;
+  for (const std::string& path : own) {
+    if (!path.empty() && chown(path.c_str(), uid, gid) != 0 && errno != ENOENT) {
+      error = "chown " + path + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  int rc = pw ? initgroups(pw->pw_name, gid) : setgroups(1, &gid);
+  if (rc != 0) {
+    error = std::string("setgroups: ") + std::strerror(errno);
+    return false;
+  }
+  if (setgid(gid) != 0) {
+    error = "setgid(" + std::to_string(gid) + "): " + std::strerror(errno);
+    return false;
+  }
+  if (pw && setuid(uid) != 0) {
+    error = "setuid(" + std::to_string(uid) + ") for user '" + user + "': " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace wsd::daemon
