@@ -15,6 +15,17 @@
 
 namespace wsd::daemon {
 
+// core/ keeps its own copy of the protocol constants (it does not depend on
+// the plugin ABI); they must agree with what plugins see.
+static_assert(static_cast<int>(core::Opcode::Text) == WSD_OPCODE_TEXT);
+static_assert(static_cast<int>(core::Opcode::Binary) == WSD_OPCODE_BINARY);
+static_assert(static_cast<int>(core::Opcode::Close) == WSD_OPCODE_CLOSE);
+static_assert(static_cast<int>(core::Opcode::Ping) == WSD_OPCODE_PING);
+static_assert(static_cast<int>(core::Opcode::Pong) == WSD_OPCODE_PONG);
+static_assert(static_cast<int>(core::kFlagFin) == WSD_FLAG_FIN && static_cast<int>(core::kFlagCompress) == WSD_FLAG_COMPRESS);
+static_assert(static_cast<int>(core::ConnectionStatus::Active) == WSD_STATUS_ACTIVE);
+static_assert(static_cast<int>(core::close_code::kMessageTooBig) == WSD_CLOSE_MESSAGE_TOO_BIG);
+
 namespace {
 
 bool valid_push_opcode(int op) {
