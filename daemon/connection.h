@@ -55,6 +55,7 @@ struct Connection {
   bool want_write = false;        // EV_WRITE armed
   bool dirty = false;             // in the reactor's flush list
   bool doomed = false;            // in the reactor's free list
+  bool lingering = false;         // half-closed after our close frame, reading until the client closes
   bool close_by_server = false;
   bool ping_sent = false;         // heartbeat_ping: a ping went out since the last bytes came in
   bool ip_counted = false;        // counted in the reactor's per-IP table (max_connection_per_ip)

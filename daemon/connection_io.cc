@@ -301,7 +301,7 @@ void Reactor::write_now(Connection& c) {
     std::string().swap(c.out);
     c.out_head = 0;
     if (c.phase == Phase::Draining) {
-      destroy(c);
+      if (!linger(c)) destroy(c);
       return;
     }
   }
@@ -332,6 +332,22 @@ void Reactor::finish(Connection& c) {
     return;
   }
   update_events(c);
+}
+
+// After our last bytes (a close frame) have left a WebSocket connection, the
+// client may still be sending (a 1009 arrives while the rest of an oversized
+// frame is on its way). Closing now would reset the connection and could
+// destroy our close frame before the client reads it, so we half-close and
+// read and drop until the client closes, bounded by the close timeout.
+// Returns false when there is nothing to wait for.
+bool Reactor::linger(Connection& c) {
+  if (c.lingering || !c.websocket || c.tls) return false;
+  c.lingering = true;
+  ::shutdown(c.fd, SHUT_WR);
+  c.read_paused = false;
+  c.deadline = now() + std::min(settings_.close_timeout, 2.0);
+  update_events(c);
+  return true;
 }
 
 // The single exit: the close (or disconnect) event is sent here, so exactly once.

@@ -128,6 +128,7 @@ class Reactor : private core::MessageSink {
   void write_now(Connection& c);
   void update_events(Connection& c);
   void finish(Connection& c);               // close after what is queued has left
+  bool linger(Connection& c);
   void destroy(Connection& c);              // at a safe point: close, release, report
   void free_doomed();
 

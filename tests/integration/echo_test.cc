@@ -51,7 +51,8 @@ TEST_CASE("echo: sizes from 0 bytes to exactly package_max_length, then 1009") {
     CAPTURE(opcode);
     WsClient big;
     REQUIRE(big.open(server.port(), "/echo"));
-    REQUIRE(big.send_frame(opcode, pattern(kMax + 1, opcode == 2)));
+    // The server answers 1009 from the header, maybe before all of it is sent.
+    big.send_frame(opcode, pattern(kMax + 1, opcode == 2));
     Received r = big.receive();
     REQUIRE_MESSAGE(r.kind == Received::Close, describe(r));
     CHECK(r.code == 1009);

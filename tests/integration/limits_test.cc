@@ -148,6 +148,7 @@ TEST_CASE("max_connection_per_ip: one more connection from the same IP gets HTTP
   b.send_close(1000);
   CHECK(b.receive().kind == Received::Close);
   b.wait_eof();
+  b.close();  // the client's end of the TCP close; the server was waiting for it
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   WsClient c;
   REQUIRE(c.open(server.port()));

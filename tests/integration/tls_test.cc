@@ -14,8 +14,8 @@
 #include <fstream>
 #include <memory>
 #include <string>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "test_helpers.h"
 #include "tls_certs.h"
@@ -350,7 +350,7 @@ TEST_CASE("tls: ssl_verify_peer asks for a client certificate signed by ssl_clie
 }
 
 TEST_CASE("tls: SIGHUP re-reads the certificate; open connections stay") {
-  WsdServer server(tls_options());
+  WsdServer server(tls_options("reactor_num: 3\n"));   // every reactor sees the new one (PROCESS)
   REQUIRE_MESSAGE(server.started(), server.log());
   TestCerts certs = certs_of(server);
   WsClient old;
@@ -449,7 +449,7 @@ TEST_CASE("tls: SIGHUP with a broken certificate keeps the old one serving") {
 }
 
 TEST_CASE("tls: many connections, pipelined frames and output the client is slow to read") {
-  WsdServer server(tls_options("buffer_output_size: 64M\n"));
+  WsdServer server(tls_options("buffer_output_size: 64M\nreactor_num: 2\n"));
   REQUIRE_MESSAGE(server.started(), server.log());
   TestCerts certs = certs_of(server);
 
