@@ -534,7 +534,9 @@ void Master::begin_reload() {
     spdlog::warn("reload: mode, worker_num, reactor_num, listeners and package_max_length change only with a "
                  "restart; the running values stay");
   }
+  struct event* timeout_ev = reload_.timeout_ev;  // reused across reloads
   reload_ = Reload{};
+  reload_.timeout_ev = timeout_ev;
   reload_.active = true;
   reload_.worker = 0;
   spdlog::info("reload: replacing {} worker(s), one at a time", workers_.size());

@@ -36,6 +36,8 @@ def read(path):
 
 def write_config(folder, body):
     text = "host: 127.0.0.1\nport: 0\nlog_level: debug\n" + body
+    # The probe's events go to the test's folder, never into the repository.
+    text = text.replace("EVENTS_FILE", os.path.join(folder, "events.log"))
     if wsdtest.base_mode() and "\nmode:" not in "\n" + text:
         text += "mode: base\n"
     path = os.path.join(folder, "server.yaml")
