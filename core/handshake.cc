@@ -1,4 +1,5 @@
 #include "core/handshake.h"
+#include "core/text.h"
 
 #include <openssl/evp.h>
 
@@ -32,20 +33,6 @@ int base64_decoded_size(std::string_view s) {
   const int n = EVP_DecodeBlock(out, reinterpret_cast<const unsigned char*>(s.data()),
                                 static_cast<int>(s.size()));
   return n < 0 ? -1 : n - static_cast<int>(pad);
-}
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return ascii_lower(x) == ascii_lower(y);
-         });
-}
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 bool valid_key(const HttpRequest& request) {

@@ -1,4 +1,5 @@
 #include "core/http_request.h"
+#include "core/text.h"
 
 #include <http_parser.h>
 
@@ -7,24 +8,6 @@
 namespace wsd::core {
 
 namespace {
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // RFC 9110 §5.6.2 tchar. http_parser in non-strict builds lets spaces into
 // header names ("Host : x"), which RFC 9112 §5.1 says must be refused.

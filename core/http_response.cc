@@ -1,18 +1,11 @@
 #include "core/http_response.h"
+#include "core/text.h"
 
 #include <algorithm>
 
 namespace wsd::core {
 
 namespace {
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return ascii_lower(x) == ascii_lower(y);
-         });
-}
 
 bool is_safe_header(const HttpHeader& h);
 
