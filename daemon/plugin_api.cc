@@ -277,6 +277,16 @@ void api_response_end(wsd_response* r) {
   if (r) r->answer.ended = true;
 }
 
+// Statistics (stats()): implemented in daemon/stats.
+int api_stats(wsd_ctx*, wsd_stats*) { return WSD_ERR_NOT_SUPPORTED; }
+int api_worker_stats(wsd_ctx*, int, wsd_worker_stats*) { return WSD_ERR_NOT_SUPPORTED; }
+
+// Topics: not implemented yet.
+int api_subscribe(wsd_ctx*, wsd_conn_t, const char*, size_t) { return WSD_ERR_NOT_SUPPORTED; }
+int api_unsubscribe(wsd_ctx*, wsd_conn_t, const char*, size_t) { return WSD_ERR_NOT_SUPPORTED; }
+int api_publish(wsd_ctx*, const char*, size_t, const void*, size_t, int, int) { return WSD_ERR_NOT_SUPPORTED; }
+int api_broadcast(wsd_ctx*, const void*, size_t, int, int) { return WSD_ERR_NOT_SUPPORTED; }
+
 const wsd_api kApi = {
     WSD_PLUGIN_ABI_VERSION, sizeof(wsd_api),
     api_push, api_push_frame, api_disconnect, api_close,
@@ -288,6 +298,8 @@ const wsd_api kApi = {
     api_set_user, api_user,
     api_request_header, api_request_cookie, api_request_query,
     api_response_status, api_response_header, api_response_write, api_response_end,
+    api_stats, api_worker_stats,
+    api_subscribe, api_unsubscribe, api_publish, api_broadcast,
 };
 
 }  // namespace

@@ -143,6 +143,43 @@ typedef struct wsd_client_info {
   uint16_t peer_port;
 } wsd_client_info;
 
+/* Server statistics (Swoole's stats()), read from shared memory: no round
+   trip. Counters count since the server started; they survive worker
+   restarts and reloads. Set struct_size before the call. */
+typedef struct wsd_stats {
+  uint32_t struct_size;         /* set by the caller: sizeof(wsd_stats) */
+  uint32_t worker_num;
+  int64_t start_time;           /* unix seconds */
+  uint64_t connection_num;      /* connections now (TCP, before and after the handshake) */
+  uint64_t accept_count;        /* connections accepted */
+  uint64_t close_count;         /* connections closed */
+  uint64_t refused_count;       /* refused: max_connection, per-IP limits */
+  uint64_t handshake_failures;  /* requests that did not become a WebSocket (any reason) */
+  uint64_t request_count;       /* events handed to plugins: messages, opens, requests, closes */
+  uint64_t messages_in;         /* WebSocket messages received from clients */
+  uint64_t messages_out;        /* WebSocket data frames sent to clients */
+  uint64_t bytes_in;            /* bytes read from client sockets */
+  uint64_t bytes_out;           /* bytes written to client sockets */
+  uint64_t pushes_refused;      /* push and friends that failed (any reason) */
+  uint64_t lost_events;         /* taken by a worker that died before finishing them */
+  uint64_t worker_restarts;     /* workers replaced: crash, reload, max_request */
+  uint64_t topic_count;         /* topics with at least one subscriber */
+} wsd_stats;
+
+/* One worker's counters (the current process in that worker slot, and the
+   slot's totals). */
+typedef struct wsd_worker_stats {
+  uint32_t struct_size;         /* set by the caller: sizeof(wsd_worker_stats) */
+  int32_t pid;                  /* the worker process now in the slot; 0 if none */
+  uint64_t request_count;       /* events handled by the process now in the slot (max_request counts these messages) */
+  uint64_t total_request_count; /* events handled by every process that held the slot */
+  uint64_t messages;            /* messages handled, slot total */
+  uint64_t pushes;              /* pushes sent, slot total */
+  uint64_t pushes_refused;      /* failed push / disconnect / close calls, slot total */
+  uint64_t restarts;            /* times the slot's process was replaced */
+  uint64_t queue_bytes;         /* bytes queued on the IPC channels towards it, now */
+} wsd_worker_stats;
+
 typedef struct wsd_ctx wsd_ctx;           /* one plugin in one worker */
 typedef struct wsd_response wsd_response; /* the answer to a handshake or request */
 
@@ -217,6 +254,25 @@ typedef struct wsd_api {
   void (*response_header)(wsd_response *resp, const char *name, const char *value);
   void (*response_write)(wsd_response *resp, const void *data, size_t len);
   void (*response_end)(wsd_response *resp);
+
+  /* Statistics (Swoole's stats()): WSD_OK, or WSD_ERR_INVALID for a bad
+     worker index or struct_size. */
+  int (*stats)(wsd_ctx *ctx, wsd_stats *out);
+  int (*worker_stats)(wsd_ctx *ctx, int worker, wsd_worker_stats *out);
+
+  /* Topics (publish/subscribe). Membership ends with the connection. A topic
+     is 1..255 bytes. subscribe/unsubscribe work for a connection of any
+     worker; publish sends the frame to every subscriber of the topic and
+     broadcast to every established WebSocket connection: the frame is
+     encoded once (compressed once, when WSD_FLAG_COMPRESS is set and the
+     client negotiated permessage-deflate) and shared by all recipients. In
+     BASE mode both reach the connections of the calling worker's process
+     only. Each recipient's buffer_output_size applies. */
+  int (*subscribe)(wsd_ctx *ctx, wsd_conn_t conn, const char *topic, size_t topic_len);
+  int (*unsubscribe)(wsd_ctx *ctx, wsd_conn_t conn, const char *topic, size_t topic_len);
+  int (*publish)(wsd_ctx *ctx, const char *topic, size_t topic_len, const void *data, size_t len, int opcode,
+                 int flags);
+  int (*broadcast)(wsd_ctx *ctx, const void *data, size_t len, int opcode, int flags);
 } wsd_api;
 
 /* The plugin's events (Swoole's). Any may be NULL. */

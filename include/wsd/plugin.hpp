@@ -154,6 +154,34 @@ class Server {
     return out;
   }
 
+  // Swoole's stats(): server-wide counters, and one worker's.
+  wsd_stats stats() {
+    wsd_stats st{};
+    st.struct_size = sizeof st;
+    detail::api->stats(ctx_, &st);
+    return st;
+  }
+  std::optional<wsd_worker_stats> worker_stats(int worker) {
+    wsd_worker_stats st{};
+    st.struct_size = sizeof st;
+    if (detail::api->worker_stats(ctx_, worker, &st) != WSD_OK) return std::nullopt;
+    return st;
+  }
+
+  // Topics: publish reaches every subscriber, the frame encoded once.
+  int subscribe(wsd_conn_t conn, std::string_view topic) {
+    return detail::api->subscribe(ctx_, conn, topic.data(), topic.size());
+  }
+  int unsubscribe(wsd_conn_t conn, std::string_view topic) {
+    return detail::api->unsubscribe(ctx_, conn, topic.data(), topic.size());
+  }
+  int publish(std::string_view topic, std::string_view data, int opcode = WSD_OPCODE_TEXT, int flags = WSD_FLAG_FIN) {
+    return detail::api->publish(ctx_, topic.data(), topic.size(), data.data(), data.size(), opcode, flags);
+  }
+  int broadcast(std::string_view data, int opcode = WSD_OPCODE_TEXT, int flags = WSD_FLAG_FIN) {
+    return detail::api->broadcast(ctx_, data.data(), data.size(), opcode, flags);
+  }
+
   void defer(std::function<void()> fn) {
     auto* heap = new std::function<void()>(std::move(fn));
     detail::api->defer(ctx_, [](wsd_ctx*, void* arg) {
