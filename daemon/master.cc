@@ -182,13 +182,13 @@ int Master::run() {
     spdlog::critical("cannot switch to user/group: {}", error);
     return 1;
   }
-  // BASE mode: each worker allocates from its own share of the table, and
-  // any one of them may hold up to max_connection; the limit itself is
-  // checked against the live count of all.
+  // BASE mode: each worker allocates from its own contiguous share of the
+  // table, and any one of them may hold up to max_connection; the limit
+  // itself is checked against the live count of all.
   uint64_t shares = config_.mode == config::Mode::Base ? static_cast<uint64_t>(config_.worker_num) : 1;
   auto capacity = static_cast<uint32_t>(
       std::min<uint64_t>((static_cast<uint64_t>(config_.max_connection) + 1) * shares + shares, kSlotMask));
-  sessions_ = SessionTable::create(capacity);
+  sessions_ = SessionTable::create(capacity, static_cast<uint32_t>(shares));
   workers_.resize(config_.worker_num);
   // Signals are caught from before the first worker exists: a worker that
   // fails to load its plugins can exit before the reactors are up, and a

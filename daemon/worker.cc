@@ -97,7 +97,7 @@ bool Worker::start_base_reactor(const WorkerLaunch& launch) {
   routes_ = std::make_unique<Routes>(config_.plugins);
   for (size_t i = 0; i < plugins_.size(); ++i)
     routes_->set_capabilities(static_cast<int>(i), plugin_capabilities(plugins_[i]->ctx.plugin));
-  sessions_.set_partition(static_cast<uint32_t>(id_), static_cast<uint32_t>(settings_.worker_num));
+  sessions_.set_partition(static_cast<uint32_t>(id_));
   by_slot_ = static_cast<Connection**>(std::calloc(sessions_.capacity(), sizeof(Connection*)));
   reactor_ = std::make_unique<Reactor>(id_, settings_, sessions_, *routes_, by_slot_, base_, this,
                                        static_cast<uint16_t>(id_));
