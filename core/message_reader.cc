@@ -52,7 +52,12 @@ size_t MessageReader::feed(uint8_t* data, size_t len, MessageSink& sink) {
 }
 
 void MessageReader::trim() {
-  if (message_.empty()) release();
+  if (buffered() == 0) release();
+}
+
+std::vector<uint8_t>& MessageReader::buffer(MessageSink& sink) {
+  if (!message_) message_ = sink.lend_buffer();
+  return message_->bytes;
 }
 
 // ---- Header -----------------------------------------------------------------
@@ -141,7 +146,7 @@ bool MessageReader::check_length(MessageSink& sink) {
   // A compressed frame is bounded by itself here (its bytes are not kept);
   // the inflated message is bounded by the inflater.
   const uint64_t max = options_->max_message_size;
-  const uint64_t have = message_compressed_ ? 0 : message_.size();
+  const uint64_t have = message_compressed_ ? 0 : buffered();
   if (have > max || payload_len_ > max - have) {
     return fail(sink, close_code::kMessageTooBig, "message too big");
   }
@@ -189,20 +194,23 @@ void MessageReader::deliver_in_place(uint8_t* data, size_t len, MessageSink& sin
 // arrives, so bad UTF-8 is reported before the rest of the message is read.
 bool MessageReader::consume_piece(uint8_t* data, size_t len, MessageSink& sink) {
   if (is_control_opcode(opcode())) {
-    message_.insert(message_.end(), data, data + len);
+    std::vector<uint8_t>& m = buffer(sink);
+    m.insert(m.end(), data, data + len);
     return true;
   }
   if (message_compressed_) return inflate_piece(data, len, sink);
   if (message_opcode_ == static_cast<uint8_t>(Opcode::Text) && !utf8_.feed(data, len)) {
     return fail(sink, close_code::kMessageError, "invalid UTF-8");
   }
-  message_.insert(message_.end(), data, data + len);
+  std::vector<uint8_t>& m = buffer(sink);
+  m.insert(m.end(), data, data + len);
   return true;
 }
 
 bool MessageReader::inflate_piece(const uint8_t* data, size_t len, MessageSink& sink) {
-  const size_t before = message_.size();
-  switch (inflater_->inflate(data, len, message_, options_->max_message_size)) {
+  std::vector<uint8_t>& m = buffer(sink);
+  const size_t before = m.size();
+  switch (inflater_->inflate(data, len, m, options_->max_message_size)) {
     case Inflater::Result::Ok:
       return check_text(before, sink);
     case Inflater::Result::TooBig:
@@ -218,7 +226,8 @@ bool MessageReader::inflate_piece(const uint8_t* data, size_t len, MessageSink& 
 // Checks the UTF-8 of inflated text appended from offset `from` on.
 bool MessageReader::check_text(size_t from, MessageSink& sink) {
   if (message_opcode_ != static_cast<uint8_t>(Opcode::Text)) return true;
-  if (utf8_.feed(message_.data() + from, message_.size() - from)) return true;
+  const std::vector<uint8_t>& m = message_->bytes;
+  if (utf8_.feed(m.data() + from, m.size() - from)) return true;
   return fail(sink, close_code::kMessageError, "invalid UTF-8");
 }
 
@@ -230,10 +239,10 @@ void MessageReader::end_frame(MessageSink& sink) {
     // The payload was collected after any message bytes; hand it out, then
     // cut it off again.
     const size_t n = static_cast<size_t>(payload_len_);
-    const uint8_t* p = n == 0 ? kNoBytes : message_.data() + message_.size() - n;
+    const uint8_t* p = n == 0 ? kNoBytes : message_->bytes.data() + message_->bytes.size() - n;
     deliver_control(op, p, n, sink);
     if (state_ == State::Stopped) return;
-    message_.resize(message_.size() - n);
+    if (n > 0) message_->bytes.resize(message_->bytes.size() - n);
   } else if (fin()) {
     end_message(sink);
     if (state_ == State::Stopped) return;
@@ -243,8 +252,9 @@ void MessageReader::end_frame(MessageSink& sink) {
 
 void MessageReader::end_message(MessageSink& sink) {
   if (message_compressed_) {
-    const size_t before = message_.size();
-    switch (inflater_->finish(message_, options_->max_message_size)) {
+    std::vector<uint8_t>& m = buffer(sink);
+    const size_t before = m.size();
+    switch (inflater_->finish(m, options_->max_message_size)) {
       case Inflater::Result::Ok:
         break;
       case Inflater::Result::TooBig:
@@ -264,9 +274,11 @@ void MessageReader::end_message(MessageSink& sink) {
   const bool compressed = message_compressed_;
   message_opcode_ = 0;
   message_compressed_ = false;
-  sink.on_message(op, message_.empty() ? kNoBytes : message_.data(), message_.size(), compressed);
-  message_.clear();
-  if (message_.capacity() > kKeepCapacity) release();
+  const size_t size = buffered();
+  sink.on_message(op, size == 0 ? kNoBytes : message_->bytes.data(), size, compressed);
+  if (!message_) return;
+  message_->bytes.clear();
+  if (message_->bytes.capacity() > kKeepCapacity) release();
 }
 
 void MessageReader::deliver_control(uint8_t opcode, const uint8_t* data, size_t len,
@@ -307,6 +319,6 @@ bool MessageReader::fail(MessageSink& sink, uint16_t code, std::string_view why)
   return false;
 }
 
-void MessageReader::release() { std::vector<uint8_t>().swap(message_); }
+void MessageReader::release() { message_.reset(); }
 
 }  // namespace wsd::core
