@@ -1,5 +1,6 @@
 #include "core/message_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/close_code.h"
@@ -129,34 +130,37 @@ bool MessageReader::check_first_bytes(MessageSink& sink) {
 // payload is buffered. Receivers accept non-minimal length encodings.
 bool MessageReader::check_length(MessageSink& sink) {
   const uint8_t len7 = header_[1] & 0x7F;
-  payload_len_ = len7;
+  uint64_t len = len7;
   if (len7 >= 126) {
     const size_t bytes = len7 == 126 ? 2 : 8;
-    payload_len_ = 0;
-    for (size_t i = 0; i < bytes; ++i) payload_len_ = payload_len_ << 8 | header_[2 + i];
+    len = 0;
+    for (size_t i = 0; i < bytes; ++i) len = len << 8 | header_[2 + i];
   }
-  if (payload_len_ >> 63) {
+  if (len >> 63) {
     return fail(sink, close_code::kProtocolError, "64-bit length with the top bit set");
   }
   if (is_control_opcode(opcode())) {
     // The value counts, not the encoding: a 16-bit length of 5 is allowed.
-    if (payload_len_ <= kMaxControlPayload) return true;
-    return fail(sink, close_code::kProtocolError, "control frame over 125 bytes");
+    if (len > kMaxControlPayload) return fail(sink, close_code::kProtocolError, "control frame over 125 bytes");
+    payload_len_ = static_cast<uint32_t>(len);
+    return true;
   }
   // A compressed frame is bounded by itself here (its bytes are not kept);
-  // the inflated message is bounded by the inflater.
-  const uint64_t max = options_->max_message_size;
+  // the inflated message is bounded by the inflater. The bound never passes
+  // 32 bits, so the frame's length fits payload_len_.
+  const uint64_t max = max_message_size();
   const uint64_t have = message_compressed_ ? 0 : buffered();
-  if (have > max || payload_len_ > max - have) {
+  if (have > max || len > max - have) {
     return fail(sink, close_code::kMessageTooBig, "message too big");
   }
+  payload_len_ = static_cast<uint32_t>(len);
   return true;
 }
 
 // ---- Payload ----------------------------------------------------------------
 
 size_t MessageReader::read_payload(uint8_t* data, size_t len, MessageSink& sink) {
-  const uint64_t left = payload_len_ - payload_done_;
+  const uint32_t left = payload_len_ - payload_done_;
   const size_t take = len < left ? len : static_cast<size_t>(left);
   if (masked()) apply_mask(data, take, header_ + header_len_ - 4, payload_done_);
   if (payload_done_ == 0 && take == payload_len_ && can_deliver_in_place()) {
@@ -164,7 +168,7 @@ size_t MessageReader::read_payload(uint8_t* data, size_t len, MessageSink& sink)
     return take;
   }
   if (!consume_piece(data, take, sink)) return take;
-  payload_done_ += take;
+  payload_done_ += static_cast<uint32_t>(take);
   if (payload_done_ == payload_len_) end_frame(sink);
   return take;
 }
@@ -210,7 +214,7 @@ bool MessageReader::consume_piece(uint8_t* data, size_t len, MessageSink& sink) 
 bool MessageReader::inflate_piece(const uint8_t* data, size_t len, MessageSink& sink) {
   std::vector<uint8_t>& m = buffer(sink);
   const size_t before = m.size();
-  switch (inflater_->inflate(data, len, m, options_->max_message_size)) {
+  switch (inflater_->inflate(data, len, m, max_message_size())) {
     case Inflater::Result::Ok:
       return check_text(before, sink);
     case Inflater::Result::TooBig:
@@ -254,7 +258,7 @@ void MessageReader::end_message(MessageSink& sink) {
   if (message_compressed_) {
     std::vector<uint8_t>& m = buffer(sink);
     const size_t before = m.size();
-    switch (inflater_->finish(m, options_->max_message_size)) {
+    switch (inflater_->finish(m, max_message_size())) {
       case Inflater::Result::Ok:
         break;
       case Inflater::Result::TooBig:

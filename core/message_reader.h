@@ -18,10 +18,16 @@ namespace wsd::core {
 
 class Inflater;
 
+// The largest max_message_size honoured: frame lengths are kept in 32 bits
+// (the reader lives in every connection record). wsd's package_max_length
+// is at most 1 GiB.
+constexpr uint64_t kMaxMessageSizeLimit = 0xFFFFFFFFu;
+
 struct ReaderOptions {
   // Largest message, reassembled and inflated (Swoole's package_max_length).
   // A frame header announcing more than what is left → 1009 before any of
   // its payload is buffered; an inflated message growing past it → 1009.
+  // Values above kMaxMessageSizeLimit act as that limit.
   uint64_t max_message_size = kDefaultPackageMaxLength;
   // Server side: client frames must be masked (unmasked → 1002).
   // Client side (false): server frames must not be masked.
@@ -103,6 +109,9 @@ class MessageReader {
   bool fin() const { return (header_[0] & 0x80) != 0; }
   bool rsv1() const { return (header_[0] & 0x40) != 0; }
   bool masked() const { return (header_[1] & 0x80) != 0; }
+  uint64_t max_message_size() const {
+    return options_->max_message_size < kMaxMessageSizeLimit ? options_->max_message_size : kMaxMessageSizeLimit;
+  }
 
   // Implementation details below may change; keep the object small (it
   // lives in every connection record). The current frame's opcode, flags and
@@ -116,8 +125,8 @@ class MessageReader {
   uint8_t message_opcode_ = 0;      // 0 = no data message in progress
   bool message_compressed_ = false;
   Utf8Validator utf8_;              // text messages, fed as the bytes arrive
-  uint64_t payload_len_ = 0;        // current frame
-  uint64_t payload_done_ = 0;       // of payload_len_, consumed so far
+  uint32_t payload_len_ = 0;        // current frame (at most kMaxMessageSizeLimit)
+  uint32_t payload_done_ = 0;       // of payload_len_, consumed so far
   // Reassembly buffer of a fragmented (or inflated) message, borrowed from
   // the sink only when needed. A control frame split across feeds is
   // collected after the message bytes and cut off again once delivered.

@@ -486,5 +486,5 @@ TEST_CASE("MessageReader: large fragmented message with random fragment sizes") 
 
 TEST_CASE("MessageReader: stays small") {
   MESSAGE("sizeof(MessageReader) = " << sizeof(MessageReader));
-  CHECK(sizeof(MessageReader) <= 64);  // it lives in every connection record
+  CHECK(sizeof(MessageReader) <= 56);  // it lives in every connection record
 }
