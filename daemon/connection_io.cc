@@ -62,7 +62,7 @@ void Reactor::open_connection(const Accepted& a) {
     refuse_connection(a.fd);
     return;
   }
-  auto* c = new Connection(settings_.reader);
+  Connection* c = slab_.create(settings_.reader);
   if (settings_.max_connection_per_ip > 0) {
     per_ip_[ip_key(a.peer)]++;
     c->ip_counted = true;
@@ -375,7 +375,7 @@ void Reactor::free_doomed() {
     ::close(c->fd);
     spdlog::debug("[reactor {}] conn {}: closed ({})", index_, c->id, c->close_code);
     buffers_.give(std::move(c->out));
-    delete c;
+    slab_.destroy(c);
   }
   doomed_.clear();
 }

@@ -68,7 +68,7 @@ Reactor::~Reactor() {
   for (Connection* c : connections_) {
     close(c->fd);
     sessions_.release(c->id);
-    delete c;
+    slab_.destroy(c);
   }
   for (WorkerLink& w : workers_) event_free(w.ev);
   for (ListenEvent& l : listeners_) event_free(l.ev);

@@ -22,6 +22,7 @@
 #include "core/buffer_pool.h"
 #include "core/message_reader.h"
 #include "daemon/connection.h"
+#include "daemon/connection_slab.h"
 #include "daemon/request_codec.h"
 #include "daemon/routes.h"
 #include "daemon/session_table.h"
@@ -244,6 +245,7 @@ class Reactor : private core::MessageSink {
   double stop_deadline_ = 0;
   std::atomic<int> hellos_{0};
 
+  ConnectionSlab slab_;                    // where connections_ live
   std::vector<Connection*> connections_;   // all owned (for stop and deadlines)
   std::vector<Connection*> dirty_;
   std::vector<Connection*> doomed_;
