@@ -86,6 +86,7 @@ Master::~Master() {
   for (struct event* e : signal_events_) event_free(e);
   if (startup_ev_) event_free(startup_ev_);
   if (status_ev_) event_free(status_ev_);
+  if (accept_resume_ev_) event_free(accept_resume_ev_);
   reload_close_successor_ends();
   if (reload_.timeout_ev) event_free(reload_.timeout_ev);
   if (base_) event_base_free(base_);
@@ -163,6 +164,15 @@ int Master::run() {
     return 1;
   }
   if (!bind_listeners()) return 1;
+  // One descriptor per connection (in BASE mode any one worker may hold
+  // them all), raised while still root; workers inherit the limit.
+  uint64_t wanted_fds = static_cast<uint64_t>(config_.max_connection) + kFdReserve;
+  uint64_t fds = raise_fd_limit(wanted_fds);
+  if (fds < wanted_fds) {
+    spdlog::warn("max_connection is {} but the open-file limit is {}: about {} connections fit, beyond that "
+                 "accept fails (raise LimitNOFILE or ulimit -n to {})",
+                 config_.max_connection, fds, fds > kFdReserve ? fds - kFdReserve : 0, wanted_fds);
+  }
   // The pid file is written while still root (it usually lives in /run) and
   // removed however run() returns.
   struct PidFile {
@@ -368,7 +378,11 @@ void Master::on_accept(evutil_socket_t fd, short, void* arg) {
     int cfd = accept4(fd, reinterpret_cast<sockaddr*>(&a.peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (cfd < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::warn("accept: {}", std::strerror(errno));
+      if (accept_starved(errno)) {
+        self->pause_accepting(errno);
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        spdlog::warn("accept: {}", std::strerror(errno));
+      }
       return;
     }
     int one = 1;
@@ -378,6 +392,31 @@ void Master::on_accept(evutil_socket_t fd, short, void* arg) {
     a.listener = listener;
     // Round robin: connections spread evenly over the reactors.
     self->reactors_[self->next_reactor_++ % self->reactors_.size()]->adopt(a);
+  }
+}
+
+// Out of descriptors: stop accepting for a moment (see accept_starved).
+void Master::pause_accepting(int err) {
+  for (ListenSocket& l : listeners_) {
+    if (l.ev) event_del(l.ev);
+  }
+  if (!accept_resume_ev_) {
+    accept_resume_ev_ = evtimer_new(base_, [](evutil_socket_t, short, void* arg) {
+      auto* self = static_cast<Master*>(arg);
+      if (self->stopping_ || !self->ready_) return;
+      for (ListenSocket& l : self->listeners_) {
+        if (l.ev) event_add(l.ev, nullptr);
+      }
+    }, this);
+  }
+  timeval pause{0, kAcceptPauseMs * 1000};
+  event_add(accept_resume_ev_, &pause);
+  accept_pauses_++;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_pause_log_ >= std::chrono::seconds(1)) {
+    last_pause_log_ = now;
+    spdlog::warn("accept: {}: not accepting for {} ms ({} time(s) so far); raise the open-file limit?",
+                 std::strerror(err), kAcceptPauseMs, accept_pauses_);
   }
 }
 

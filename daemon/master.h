@@ -65,6 +65,7 @@ class Master {
   double respawn_cap() const;
   static void on_respawn(evutil_socket_t, short, void* arg);
   static void on_accept(evutil_socket_t fd, short, void* arg);
+  void pause_accepting(int err);
   static void on_signal(evutil_socket_t sig, short, void* arg);
   static void on_startup_poll(evutil_socket_t, short, void* arg);
   void reap_children();
@@ -110,6 +111,9 @@ class Master {
   };
   Reload reload_;
   std::vector<int> respawn_pending_;
+  struct event* accept_resume_ev_ = nullptr;
+  uint64_t accept_pauses_ = 0;
+  std::chrono::steady_clock::time_point last_pause_log_{};
   bool ready_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,20 @@
 #include <fstream>
 
 namespace wsd::daemon {
+
+uint64_t raise_fd_limit(uint64_t wanted) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur >= wanted) return rl.rlim_cur;
+  if (rl.rlim_max < wanted) {
+    rlimit higher{wanted, wanted};
+    if (setrlimit(RLIMIT_NOFILE, &higher) == 0) return wanted;   // allowed to raise the hard limit
+  }
+  rl.rlim_cur = rl.rlim_max < wanted ? rl.rlim_max : wanted;
+  setrlimit(RLIMIT_NOFILE, &rl);
+  getrlimit(RLIMIT_NOFILE, &rl);
+  return rl.rlim_cur;
+}
 
 bool daemonize(std::string& error) {
   pid_t pid = fork();

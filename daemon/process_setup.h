@@ -2,6 +2,8 @@
 // the terminal, the pid file, dropping root after binding.
 #pragma once
 
+#include <cerrno>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,5 +24,21 @@ void remove_pid_file(const std::string& path);
 // log_file, which workers open after the switch) are chown'ed first.
 bool drop_privileges(const std::string& user, const std::string& group,
                      const std::vector<std::string>& own, std::string& error);
+
+// Descriptors a wsd process needs besides its client sockets: listeners,
+// channels, epoll sets, logs, and whatever the plugins open.
+constexpr uint64_t kFdReserve = 1024;
+
+// Raises the soft RLIMIT_NOFILE to `wanted`, and the hard limit too when it
+// is lower and the process may (root with CAP_SYS_RESOURCE). Never lowers
+// either. Workers inherit the result. Returns the soft limit now in force.
+uint64_t raise_fd_limit(uint64_t wanted);
+
+// accept() failed for want of descriptors or kernel memory: the connection
+// stays queued, so a level-triggered listener would wake the loop again at
+// once (a busy loop flooding the log). Listeners pause for kAcceptPause
+// instead, as nginx does.
+inline bool accept_starved(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
+constexpr long kAcceptPauseMs = 100;
 
 }  // namespace wsd::daemon

@@ -11,6 +11,7 @@
 
 #include <cstring>
 
+#include "daemon/process_setup.h"
 #include "wsd/plugin.h"
 
 namespace wsd::daemon {
@@ -77,6 +78,7 @@ Reactor::~Reactor() {
   close(wake_fd_);
   event_free(clients_ev_);
   close(client_epfd_);
+  if (accept_resume_ev_) event_free(accept_resume_ev_);
   if (owns_base_) event_base_free(base_);
 }
 
@@ -219,13 +221,38 @@ void Reactor::on_accept(evutil_socket_t fd, short, void* arg) {
     Accepted a{};
     socklen_t len = sizeof a.peer;
     int cfd = accept4(fd, reinterpret_cast<sockaddr*>(&a.peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (cfd < 0) return;  // EAGAIN: another worker took it, or nothing left
+    if (cfd < 0) {
+      // EAGAIN: another worker took it, or nothing left.
+      if (accept_starved(errno)) self->pause_accepting(errno);
+      return;
+    }
     int one = 1;
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     a.fd = cfd;
     a.server_port = port;
     a.listener = listener;
     self->open_connection(a);
+  }
+}
+
+// Out of descriptors: stop accepting for a moment (see accept_starved).
+void Reactor::pause_accepting(int err) {
+  for (ListenEvent& l : listeners_) event_del(l.ev);
+  if (!accept_resume_ev_) {
+    accept_resume_ev_ = evtimer_new(base_, [](evutil_socket_t, short, void* arg) {
+      auto* self = static_cast<Reactor*>(arg);
+      if (self->stopping_) return;
+      for (ListenEvent& l : self->listeners_) event_add(l.ev, nullptr);
+    }, this);
+  }
+  timeval pause{0, kAcceptPauseMs * 1000};
+  event_add(accept_resume_ev_, &pause);
+  accept_pauses_++;
+  double t = now();
+  if (t - last_refusal_log_ >= 1.0) {
+    last_refusal_log_ = t;
+    spdlog::warn("[reactor {}] accept: {}: not accepting for {} ms ({} time(s) so far); raise the open-file limit?",
+                 index_, std::strerror(err), kAcceptPauseMs, accept_pauses_);
   }
 }
 

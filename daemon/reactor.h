@@ -113,6 +113,7 @@ class Reactor : private core::MessageSink {
   void flush_channels_before_exit();
   void replay_stashed();
   static void on_accept(evutil_socket_t fd, short, void* arg);
+  void pause_accepting(int err);
   void take_inbox();
   void install_channel(int w, int fd);
   void start_retirement(int w, int fd);
@@ -253,6 +254,8 @@ class Reactor : private core::MessageSink {
   Connection* current_ = nullptr;          // whose bytes the MessageReader is reading
   uint32_t round_robin_ = 0;
   uint64_t refused_ = 0;                   // connections over max_connection
+  struct event* accept_resume_ev_ = nullptr;   // BASE: listeners paused (out of descriptors)
+  uint64_t accept_pauses_ = 0;
   uint64_t lost_events_ = 0;               // taken by a worker that died before finishing them
   double last_refusal_log_ = 0;
   std::string scratch_;                    // reused encode buffer
