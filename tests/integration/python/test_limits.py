@@ -1,5 +1,5 @@
 """Per-connection and server limits seen from a client: buffer_output_size,
-max_connection, handshake_timeout and the heartbeat."""
+max_connection, running out of descriptors, handshake_timeout and the heartbeat."""
 import asyncio
 import socket
 import time
@@ -63,6 +63,32 @@ async def test_max_connection():
         async with websockets.connect(s.url("/"), open_timeout=3) as c:
             await c.send("again")
             assert await recv(c) == "again"
+
+
+async def test_out_of_descriptors_pauses_accepting_then_recovers():
+    # wsd cannot raise a hard limit lowered before it started: with 64
+    # descriptors some 40 clients fit (listeners, channels, epoll sets and
+    # logs take the rest). accept() then fails with EMFILE while the clients
+    # wait in the backlog; wsd must pause its listeners instead of spinning
+    # on them (which logged a warning per attempt, millions a minute).
+    with Server(probe_config("max_connection: 1000\n"), nofile=64) as s:
+        assert "open-file limit is 64" in s.log(), s.log()
+        socks = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(100)]
+        try:
+            deadline = time.monotonic() + 5
+            while "not accepting" not in s.log() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert "Too many open files" in s.log(), s.log()
+            await asyncio.sleep(1.0)
+            pauses = [l for l in s.log().splitlines() if "Too many open files" in l]
+            assert len(pauses) < 20, f"{len(pauses)} accept failures logged: not paused"
+        finally:
+            for sock in socks:
+                sock.close()
+        # the clients gone, accepting resumes
+        async with websockets.connect(s.url("/echo"), open_timeout=10) as ws:
+            await ws.send("after the shortage")
+            assert await recv(ws) == "after the shortage"
 
 
 def test_handshake_timeout_drops_silent_connection():
