@@ -278,8 +278,11 @@ void Reactor::on_writable(Connection& c) {
 void Reactor::queue_output(Connection& c, std::string_view a, std::string_view b) {
   if (!c.out) c.out = buffers_.take();
   std::vector<uint8_t>& out = c.out->bytes;
-  out.insert(out.end(), a.begin(), a.end());
-  out.insert(out.end(), b.begin(), b.end());
+  // Same-type pointers: one memmove each, not a converting loop.
+  const auto* pa = reinterpret_cast<const uint8_t*>(a.data());
+  const auto* pb = reinterpret_cast<const uint8_t*>(b.data());
+  out.insert(out.end(), pa, pa + a.size());
+  out.insert(out.end(), pb, pb + b.size());
   if (!c.dirty) {
     c.dirty = true;
     dirty_.push_back(&c);
