@@ -73,7 +73,7 @@ async def test_out_of_descriptors_pauses_accepting_then_recovers():
     # on them (which logged a warning per attempt, millions a minute).
     with Server(probe_config("max_connection: 1000\n"), nofile=64) as s:
         assert "open-file limit is 64" in s.log(), s.log()
-        socks = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(100)]
+        socks = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(200)]
         try:
             deadline = time.monotonic() + 5
             while "not accepting" not in s.log() and time.monotonic() < deadline:
