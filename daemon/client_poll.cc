@@ -66,6 +66,7 @@ void Reactor::poll_clients() {
 // Registers the socket for what the connection waits for now: reading
 // unless paused, writing while output (or a TLS step) waits.
 void Reactor::update_events(Connection& c) {
+  if (c.doomed) return;   // unwatched for good; its fd closes after the iteration
   bool want_write = c.pending_output() > 0 || c.io_wants_write;
   bool want_read = !c.read_paused;
   if (want_read == c.polled_read && want_write == c.polled_write) return;

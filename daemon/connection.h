@@ -1,8 +1,8 @@
 // One client connection as a reactor holds it. An idle WebSocket connection
-// is this record (128 bytes with malloc's header), its epoll registration
-// (kernel memory), a pointer in the reactor's list and in the slot index, and
-// its session table slot (64 bytes): see "Memory per connection" in
-// docs/architecture.md. Everything else is allocated only while used: the
+// is this record (104 bytes, from the reactor's ConnectionSlab), its epoll
+// registration (kernel memory), a pointer in the reactor's list and one in
+// the slot index, and its session table slot (64 bytes): see "Memory per
+// connection" in docs/architecture.md. Everything else is allocated only while used: the
 // output buffer while bytes wait for the socket, the frame reader's buffer
 // while a split message is in flight (both lent by the reactor's BufferPool),
 // and the ConnectionExtra below.
