@@ -87,6 +87,9 @@ bool parse_command_line(int argc, char** argv, CommandLine& out, std::string& er
     } else if (arg == "--listen-fds") {
       const char* v = value("--listen-fds");
       if (!v || !parse_listen_fds(v, out.listen_fds)) return error.empty() ? (error = "bad --listen-fds", false) : false;
+    } else if (arg == "--stats-fd") {
+      const char* v = value("--stats-fd");
+      if (!v || !parse_int(v, out.stats_fd)) return error.empty() ? (error = "bad --stats-fd", false) : false;
     } else if (arg == "--session-fd") {
       const char* v = value("--session-fd");
       if (!v || !parse_int(v, out.session_fd)) return error.empty() ? (error = "bad --session-fd", false) : false;

@@ -59,6 +59,8 @@ struct Connection {
   bool close_by_server = false;
   bool ping_sent = false;         // heartbeat_ping: a ping went out since the last bytes came in
   bool ip_counted = false;        // counted in the reactor's per-IP table (max_connection_per_ip)
+  bool client_known = false;
+  bool peer_half_closed = false;  // EOF while a plain request waits for its answer      // the client's address is settled (a trusted proxy spoke, or there is none)
   uint32_t rate_window = 0;       // max_message_rate: the current second (monotonic)
   uint32_t rate_count = 0;        // messages received in it
   uint16_t close_code = 1006;     // reported by the close event

@@ -13,16 +13,14 @@ namespace {
 // connections that feed it; resume when it has drained.
 constexpr size_t kCongestedAt = 4 * 1024 * 1024;
 
-uint32_t hash_ip(const sockaddr_in6& peer) {
-  const auto* p = reinterpret_cast<const uint8_t*>(peer.sin6_family == AF_INET
-                                                        ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr)
-                                                        : static_cast<const void*>(&peer.sin6_addr));
-  size_t n = peer.sin6_family == AF_INET ? 4 : 16;
+}  // namespace
+
+uint32_t Reactor::hash_ip(uint8_t family, const uint8_t* addr) {
+  size_t n = family == AF_INET ? 4 : 16;
   uint32_t h = 2166136261u;  // FNV-1a
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;
+  for (size_t i = 0; i < n; ++i) h = (h ^ addr[i]) * 16777619u;
   return h;
 }
-}  // namespace
 
 int Reactor::pick_worker(const Connection& c, bool is_message) {
   if (local_) return local_worker_;  // BASE mode: this process is the worker
@@ -31,8 +29,15 @@ int Reactor::pick_worker(const Connection& c, bool is_message) {
   switch (settings_.dispatch_mode) {
     case DispatchMode::Fixed:
       return is_message ? c.worker : static_cast<int>((c.id >> kSlotBits) % n);
-    case DispatchMode::ByIp:
-      return is_message ? c.worker : static_cast<int>(hash_ip(c.peer) % n);
+    case DispatchMode::ByIp: {
+      // The TCP peer at accept; behind a trusted proxy client_address_known
+      // picks again once the client is known.
+      if (is_message) return c.worker;
+      bool v4 = c.peer.sin6_family == AF_INET;
+      const auto* addr = v4 ? reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&c.peer)->sin_addr)
+                            : c.peer.sin6_addr.s6_addr;
+      return static_cast<int>(hash_ip(v4 ? AF_INET : AF_INET6, addr) % static_cast<uint32_t>(n));
+    }
     case DispatchMode::RoundRobin:
       if (!is_message) return static_cast<int>((c.id >> kSlotBits) % n);
       return static_cast<int>(round_robin_++ % n);

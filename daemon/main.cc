@@ -12,6 +12,7 @@
 #include "daemon/logging.h"
 #include "daemon/master.h"
 #include "daemon/process_setup.h"
+#include "daemon/settings.h"
 #include "daemon/worker.h"
 
 #ifndef WSD_VERSION
@@ -52,6 +53,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (cl.test_config) {
+    // Like nginx -t: the certificates and keys are loaded too, not just named.
+    daemon::Settings settings = daemon::make_settings(loaded.config);
+    if (!daemon::load_listeners(settings, loaded.config, error)) {
+      std::fprintf(stderr, "wsd: %s\nwsd: configuration %s refused\n", error.c_str(), cl.config_path.c_str());
+      return 1;
+    }
     std::printf("wsd: configuration %s is valid\n", cl.config_path.c_str());
     return 0;
   }
@@ -60,6 +67,7 @@ int main(int argc, char** argv) {
     daemon::WorkerLaunch launch;
     launch.id = cl.worker;
     launch.session_fd = cl.session_fd;
+    launch.stats_fd = cl.stats_fd;
     launch.channel_fds = cl.worker_fds;
     launch.control_fd = cl.control_fd;
     launch.listen_fds = cl.listen_fds;

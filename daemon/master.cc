@@ -1,7 +1,9 @@
 #include "daemon/master.h"
+#include "daemon/listen_socket.h"
 
 #include "config/loader.h"
 #include "daemon/logging.h"
+#include "daemon/metrics.h"
 #include "daemon/process_setup.h"
 #include "systemd/notify.h"
 
@@ -25,45 +27,6 @@ extern char** environ;
 
 namespace wsd::daemon {
 
-namespace {
-constexpr int kListenBacklog = 4096;
-
-int make_listener(const std::string& host, uint16_t port, bool reuseport, std::string& error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  std::string service = std::to_string(port);
-  int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
-  if (rc != 0) {
-    error = gai_strerror(rc);
-    return -1;
-  }
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  // BASE mode: one socket per worker on the same port; the kernel spreads
-  // connections over them.
-  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, kListenBacklog) != 0) {
-    error = std::strerror(errno);
-    close(fd);
-    freeaddrinfo(res);
-    return -1;
-  }
-  freeaddrinfo(res);
-  return fd;
-}
-
-uint16_t bound_port(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-}  // namespace
 
 Master::Master(const config::Config& config, LaunchInfo launch)
     : config_(config), launch_(std::move(launch)), settings_(make_settings(config)), routes_(config.plugins) {}
@@ -86,6 +49,8 @@ Master::~Master() {
   for (struct event* e : signal_events_) event_free(e);
   if (startup_ev_) event_free(startup_ev_);
   if (status_ev_) event_free(status_ev_);
+  if (max_request_ev_) event_free(max_request_ev_);
+  admin_.reset();   // its events live on base_
   reload_close_successor_ends();
   if (reload_.timeout_ev) event_free(reload_.timeout_ev);
   if (base_) event_base_free(base_);
@@ -113,7 +78,8 @@ bool Master::bind_listeners() {
 // that loads the plugins from disk itself.
 bool Master::spawn_worker(int w, const std::vector<std::string>& extra_args, const std::vector<int>& pass_fds) {
   std::vector<std::string> args = {launch_.exe, "--config", launch_.config_path, "--worker", std::to_string(w),
-                                   "--session-fd", std::to_string(sessions_.fd())};
+                                   "--session-fd", std::to_string(sessions_.fd()), "--stats-fd",
+                                   std::to_string(stats_.fd())};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   for (const std::string& o : launch_.overrides) {
     args.push_back("--set");
@@ -128,6 +94,7 @@ bool Master::spawn_worker(int w, const std::vector<std::string>& extra_args, con
   // dup2 onto itself clears close-on-exec (glibc >= 2.29): only these fds pass.
   for (int fd : pass_fds) posix_spawn_file_actions_adddup2(&actions, fd, fd);
   posix_spawn_file_actions_adddup2(&actions, sessions_.fd(), sessions_.fd());
+  posix_spawn_file_actions_adddup2(&actions, stats_.fd(), stats_.fd());
   pid_t pid = -1;
   // Only the master talks to systemd (NotifyAccess=main): workers get no NOTIFY_SOCKET.
   std::vector<char*> env;
@@ -148,6 +115,14 @@ bool Master::spawn_worker(int w, const std::vector<std::string>& extra_args, con
   return true;
 }
 
+void Master::mark_worker_started(int w, pid_t pid, bool replacement) {
+  WorkerStats& ws = stats_.worker(w);
+  ws.pid.store(static_cast<int32_t>(pid), std::memory_order_relaxed);
+  ws.events_at_start.set(ws.events.get());
+  ws.messages_at_start.set(ws.messages.get());
+  if (replacement) ws.restarts.add();
+}
+
 std::string Master::join_fds(const std::vector<int>& fds) {
   std::string out;
   for (int fd : fds) out += (out.empty() ? "" : ",") + std::to_string(fd);
@@ -163,6 +138,17 @@ int Master::run() {
     return 1;
   }
   if (!bind_listeners()) return 1;
+  base_ = event_base_new();
+  if (config_.admin_port >= 0) {
+    admin_ = AdminServer::open(base_, config_.admin_host, static_cast<uint16_t>(config_.admin_port),
+                               [this] { return render_metrics(); }, error);
+    if (!admin_) {
+      spdlog::critical("cannot listen on {}:{} (admin_port): {}", config_.admin_host, config_.admin_port, error);
+      return 1;
+    }
+    // Tests and operators read the real port from this line (admin_port 0 = ephemeral).
+    spdlog::info("admin listener on {}:{} (GET /metrics)", config_.admin_host, admin_->port());
+  }
   // The pid file is written while still root (it usually lives in /run) and
   // removed however run() returns.
   struct PidFile {
@@ -189,12 +175,20 @@ int Master::run() {
   auto capacity = static_cast<uint32_t>(
       std::min<uint64_t>((static_cast<uint64_t>(config_.max_connection) + 1) * shares + shares, kSlotMask));
   sessions_ = SessionTable::create(capacity);
-  workers_.resize(config_.worker_num);
+  bool base = config_.mode == config::Mode::Base;
+  stats_ = SharedStats::create(static_cast<uint32_t>(config_.worker_num),
+                               static_cast<uint32_t>(base ? config_.worker_num : config_.reactor_num));
+  if (base && config_.max_request > 0)
+    spdlog::warn("max_request is ignored in BASE mode: replacing a worker would close its connections");
+  workers_.resize(config_.worker_num);   // never resized again: respawn timers point into it
+  for (int w = 0; w < config_.worker_num; ++w) {
+    workers_[w].master = this;
+    workers_[w].index = w;
+  }
   // Signals are caught from before the first worker exists: a worker that
   // fails to load its plugins can exit before the reactors are up, and a
   // SIGCHLD arriving with no handler is discarded (the master would then
   // wait for its hello forever).
-  base_ = event_base_new();
   for (int sig : {SIGTERM, SIGINT, SIGCHLD, SIGHUP, SIGUSR1}) {
     struct event* e = evsignal_new(base_, sig, &Master::on_signal, this);
     event_add(e, nullptr);
@@ -231,10 +225,12 @@ bool Master::start_process_mode() {
   }
   for (int w = 0; w < nw; ++w) {
     if (!spawn_worker(w, {"--worker-fds", join_fds(worker_ends[w])}, worker_ends[w])) return false;
+    mark_worker_started(w, workers_[w].pid, false);
     for (int fd : worker_ends[w]) close(fd);
   }
   for (int r = 0; r < nr; ++r) {
     reactors_.push_back(std::make_unique<Reactor>(r, settings_, sessions_, routes_, by_slot_, reactor_ends[r]));
+    reactors_.back()->set_stats(&stats_.reactor(r));
     reactors_.back()->start();
   }
   for (ListenSocket& l : listeners_) l.ev = event_new(base_, l.fd, EV_READ | EV_PERSIST, &Master::on_accept, this);
@@ -254,6 +250,7 @@ bool Master::spawn_process_worker(int w) {
     worker_ends[r] = sv[1];
   }
   bool ok = spawn_worker(w, {"--worker-fds", join_fds(worker_ends)}, worker_ends);
+  if (ok) mark_worker_started(w, workers_[w].pid, true);
   for (int fd : worker_ends) close(fd);
   for (int r = 0; r < nr; ++r) {
     if (ok) {
@@ -317,7 +314,9 @@ bool Master::spawn_base_worker(int w) {
   }
   std::vector<int> pass = base_listen_fds_[w];
   pass.push_back(sv[1]);
+  bool replacement = workers_[w].pid > 0;
   bool ok = spawn_worker(w, {"--control-fd", std::to_string(sv[1]), "--listen-fds", listen}, pass);
+  if (ok) mark_worker_started(w, workers_[w].pid, replacement);
   close(sv[1]);
   return ok;
 }
@@ -351,6 +350,11 @@ void Master::on_startup_poll(evutil_socket_t, short, void* arg) {
   // systemd (Type=notify): every listener is bound and every worker has its plugins.
   systemd::notify_ready(self->status_line());
   self->start_status_timer();
+  if (self->config_.max_request > 0 && !base) {
+    self->max_request_ev_ = event_new(self->base_, -1, EV_PERSIST, &Master::on_max_request_poll, self);
+    timeval every{0, 100 * 1000};
+    event_add(self->max_request_ev_, &every);
+  }
 }
 
 void Master::on_accept(evutil_socket_t fd, short, void* arg) {
@@ -437,7 +441,7 @@ void Master::reap_children() {
     }
     if (reload_.active && pid == reload_.old_pid && reload_.handed_over) {
       spdlog::info("reload: worker {} handed over (old pid {} exited)", reload_.worker, pid);
-      reload_.worker++;
+      reload_.next++;
       reload_step();
       continue;
     }
@@ -459,6 +463,14 @@ void Master::reap_children() {
       }
     }
   }
+}
+
+std::string Master::render_metrics() const {
+  MasterView view;
+  view.connections = sessions_.live();
+  for (const WorkerProcess& wp : workers_) view.workers_alive += wp.pid > 0 && !wp.exited;
+  view.reloading = reload_.active;
+  return daemon::render_metrics(stats_, view);
 }
 
 std::string Master::status_line() const {
@@ -487,27 +499,24 @@ void Master::start_status_timer() {
 void Master::schedule_respawn(int w) {
   WorkerProcess& wp = workers_[w];
   auto lived = std::chrono::steady_clock::now() - wp.started;
-  wp.backoff = lived < std::chrono::seconds(1) ? std::min(std::max(wp.backoff * 2, 0.1), respawn_cap()) : 0.0;
-  if (!wp.respawn_ev) wp.respawn_ev = event_new(base_, -1, 0, &Master::on_respawn, this);
-  respawn_pending_.push_back(w);
+  wp.backoff = lived < std::chrono::seconds(1)
+                   ? std::min(std::max(wp.backoff * 2, 0.1), config_.worker_respawn_max_delay)
+                   : 0.0;
+  if (!wp.respawn_ev) wp.respawn_ev = event_new(base_, -1, 0, &Master::on_respawn, &wp);
   timeval tv{static_cast<time_t>(wp.backoff), static_cast<suseconds_t>((wp.backoff - static_cast<long>(wp.backoff)) * 1e6)};
   event_add(wp.respawn_ev, &tv);
 }
 
-double Master::respawn_cap() const { return 10.0; }
-
 void Master::on_respawn(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<Master*>(arg);
-  std::vector<int> due;
-  due.swap(self->respawn_pending_);
-  for (int w : due) {
-    if (self->stopping_ || !self->workers_[w].exited) continue;
-    spdlog::info("respawning worker {}", w);
-    if (self->config_.mode == config::Mode::Base) {
-      self->spawn_base_worker(w);
-    } else {
-      self->spawn_process_worker(w);
-    }
+  auto* wp = static_cast<WorkerProcess*>(arg);
+  Master* self = wp->master;
+  const int w = wp->index;
+  if (self->stopping_ || !wp->exited) return;
+  spdlog::info("respawning worker {}", w);
+  if (self->config_.mode == config::Mode::Base) {
+    self->spawn_base_worker(w);
+  } else {
+    self->spawn_process_worker(w);
   }
 }
 
@@ -519,7 +528,11 @@ void Master::on_respawn(evutil_socket_t, short, void* arg) {
 // that run.
 void Master::begin_reload() {
   if (reload_.active) {
-    spdlog::warn("reload already in progress");
+    if (reload_.full) {
+      spdlog::warn("reload already in progress");
+    } else {
+      reload_pending_ = true;   // after the max_request replacement under way
+    }
     return;
   }
   config::LoadResult next = config::load_config_file(launch_.config_path, launch_.overrides);
@@ -534,13 +547,38 @@ void Master::begin_reload() {
     spdlog::warn("reload: mode, worker_num, reactor_num, listeners and package_max_length change only with a "
                  "restart; the running values stay");
   }
+  std::vector<int> all(workers_.size());
+  for (size_t w = 0; w < all.size(); ++w) all[w] = static_cast<int>(w);
+  spdlog::info("reload: replacing {} worker(s), one at a time", workers_.size());
+  begin_replace(std::move(all), true);
+}
+
+void Master::begin_replace(std::vector<int> order, bool full_reload) {
   struct event* timeout_ev = reload_.timeout_ev;  // reused across reloads
   reload_ = Reload{};
   reload_.timeout_ev = timeout_ev;
   reload_.active = true;
-  reload_.worker = 0;
-  spdlog::info("reload: replacing {} worker(s), one at a time", workers_.size());
+  reload_.full = full_reload;
+  reload_.order = std::move(order);
+  reload_.next = 0;
   reload_step();
+}
+
+// max_request: a worker that has handled that many messages since it took
+// over is replaced like a reload replaces it. Polled from the shared stats
+// (the worker does not need a channel to the master for it).
+void Master::on_max_request_poll(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Master*>(arg);
+  if (self->reload_.active || self->stopping_ || !self->ready_) return;
+  for (size_t w = 0; w < self->workers_.size(); ++w) {
+    const WorkerStats& ws = self->stats_.worker(static_cast<int>(w));
+    uint64_t handled = ws.messages.get() - ws.messages_at_start.get();
+    if (handled < self->config_.max_request || self->workers_[w].exited) continue;
+    spdlog::info("worker {} handled {} message(s) (max_request {}): replacing it", w, handled,
+                 self->config_.max_request);
+    self->begin_replace({static_cast<int>(w)}, false);
+    return;
+  }
 }
 
 void Master::reload_step() {
@@ -549,13 +587,20 @@ void Master::reload_step() {
     reload_.active = false;
     return;
   }
-  const int w = reload_.worker;
-  if (w >= static_cast<int>(workers_.size())) {
+  if (reload_.next >= reload_.order.size()) {
     reload_.active = false;
-    spdlog::info("reload complete");
-    systemd::notify_ready(status_line());
+    if (reload_.full) {
+      spdlog::info("reload complete");
+      systemd::notify_ready(status_line());
+    }
+    if (reload_pending_) {
+      reload_pending_ = false;
+      begin_reload();
+    }
     return;
   }
+  const int w = reload_.order[reload_.next];
+  reload_.worker = w;
   const int nr = static_cast<int>(reactors_.size());
   std::vector<int> worker_ends(nr);
   reload_.reactor_ends.assign(nr, -1);
@@ -608,6 +653,7 @@ void Master::reload_hand_over() {
   }
   workers_[w].pid = reload_.successor;
   workers_[w].started = std::chrono::steady_clock::now();
+  mark_worker_started(w, reload_.successor, true);
   // A worker stuck in a plugin does not hold the reload forever.
   if (!reload_.timeout_ev) reload_.timeout_ev = event_new(base_, -1, 0, &Master::on_reload_timeout, this);
   double t = config_.reload_timeout;
@@ -628,7 +674,7 @@ void Master::reload_failed(const std::string& why) {
   if (reload_.successor > 0 && !reload_.handed_over) kill(reload_.successor, SIGKILL);
   reload_close_successor_ends();
   reload_.active = false;
-  systemd::notify_ready(status_line());
+  if (reload_.full) systemd::notify_ready(status_line());
 }
 
 void Master::reload_close_successor_ends() {

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <cstdarg>
+#include <cstddef>
 #include <cstring>
 
 #include "core/close_code.h"
@@ -92,12 +94,12 @@ int api_close_impl(wsd_ctx* ctx, wsd_conn_t conn) {
 // The table's entries: each result is counted (failures are not logged).
 int api_push(wsd_ctx* ctx, wsd_conn_t conn, const void* data, size_t len, int opcode, int flags) {
   int rc = ctx->worker->counters().count(api_push_impl(ctx, conn, data, len, opcode, flags));
-  if (rc == WSD_OK) ctx->worker->counters().pushes++;
+  if (rc == WSD_OK) ctx->worker->counters().push();
   return rc;
 }
 int api_push_frame(wsd_ctx* ctx, wsd_conn_t conn, const wsd_frame* f) {
   int rc = ctx->worker->counters().count(api_push_frame_impl(ctx, conn, f));
-  if (rc == WSD_OK) ctx->worker->counters().pushes++;
+  if (rc == WSD_OK) ctx->worker->counters().push();
   return rc;
 }
 int api_disconnect(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* reason, size_t reason_len) {
@@ -277,9 +279,60 @@ void api_response_end(wsd_response* r) {
   if (r) r->answer.ended = true;
 }
 
-// Statistics (stats()): implemented in daemon/stats.
-int api_stats(wsd_ctx*, wsd_stats*) { return WSD_ERR_NOT_SUPPORTED; }
-int api_worker_stats(wsd_ctx*, int, wsd_worker_stats*) { return WSD_ERR_NOT_SUPPORTED; }
+// Statistics: read from the shared stats block. A caller built against an
+// older, smaller struct gets the fields it knows (struct_size).
+int api_stats(wsd_ctx* ctx, wsd_stats* out) {
+  if (!ctx || !out || out->struct_size < offsetof(wsd_stats, worker_num) + sizeof(uint32_t)) return WSD_ERR_INVALID;
+  const SharedStats& st = ctx->worker->stats();
+  if (!st.valid()) return WSD_ERR_NOT_SUPPORTED;
+  wsd_stats s{};
+  s.worker_num = st.block().worker_num;
+  s.start_time = st.block().start_time;
+  s.connection_num = ctx->worker->sessions().live();
+  s.accept_count = st.sum(&ReactorStats::accepted);
+  s.close_count = st.sum(&ReactorStats::closed);
+  s.refused_count = st.sum(&ReactorStats::refused);
+  for (int f = 0; f < static_cast<int>(HandshakeFailure::kCount); ++f)
+    s.handshake_failures += st.sum_failures(static_cast<HandshakeFailure>(f));
+  s.messages_in = st.sum(&ReactorStats::messages_in);
+  s.messages_out = st.sum(&ReactorStats::messages_out);
+  s.bytes_in = st.sum(&ReactorStats::bytes_in);
+  s.bytes_out = st.sum(&ReactorStats::bytes_out);
+  s.pushes_refused = st.sum(&ReactorStats::deliveries_refused);
+  s.lost_events = st.sum(&ReactorStats::lost_events);
+  s.topic_count = st.sum(&ReactorStats::topics);
+  for (uint32_t w = 0; w < s.worker_num; ++w) {
+    const WorkerStats& ws = st.worker(static_cast<int>(w));
+    s.request_count += ws.events.get();
+    s.pushes_refused += ws.failed_calls.get();
+    s.worker_restarts += ws.restarts.get();
+  }
+  uint32_t size = std::min<uint32_t>(out->struct_size, sizeof s);
+  s.struct_size = size;
+  std::memcpy(out, &s, size);
+  return WSD_OK;
+}
+
+int api_worker_stats(wsd_ctx* ctx, int worker, wsd_worker_stats* out) {
+  if (!ctx || !out || out->struct_size < sizeof(uint32_t)) return WSD_ERR_INVALID;
+  const SharedStats& st = ctx->worker->stats();
+  if (!st.valid()) return WSD_ERR_NOT_SUPPORTED;
+  if (worker < 0 || static_cast<uint32_t>(worker) >= st.block().worker_num) return WSD_ERR_INVALID;
+  const WorkerStats& ws = st.worker(worker);
+  wsd_worker_stats s{};
+  s.pid = ws.pid.load(std::memory_order_relaxed);
+  s.total_request_count = ws.events.get();
+  s.request_count = s.total_request_count - ws.events_at_start.get();
+  s.messages = ws.messages.get();
+  s.pushes = ws.pushes.get();
+  s.pushes_refused = ws.failed_calls.get();
+  s.restarts = ws.restarts.get();
+  s.queue_bytes = ws.queue_bytes.get();
+  uint32_t size = std::min<uint32_t>(out->struct_size, sizeof s);
+  s.struct_size = size;
+  std::memcpy(out, &s, size);
+  return WSD_OK;
+}
 
 // Topics: not implemented yet.
 int api_subscribe(wsd_ctx*, wsd_conn_t, const char*, size_t) { return WSD_ERR_NOT_SUPPORTED; }

@@ -126,7 +126,7 @@ void Reactor::install_channel(int w, int fd) {
     at += h.size;
   }
   uint64_t lost = link.inflight > unsent_count ? link.inflight - unsent_count : 0;
-  lost_events_ += lost;
+  stats_->lost_events.add(lost);
   if (lost > 0) spdlog::warn("[reactor {}] worker {} died with {} event(s) unfinished", index_, w, lost);
   event_free(link.ev);
   link.channel = std::make_unique<ipc::Channel>(fd, settings_.package_max_length + 64 * 1024);
@@ -326,6 +326,13 @@ void Reactor::on_tick(evutil_socket_t, short, void* arg) {
 // Handshakes that never finish, close handshakes the client never answers,
 // and (heartbeat_check_interval) connections idle for too long end here.
 void Reactor::check_deadlines() {
+  // The IPC queue depth towards the workers, for /metrics (a gauge).
+  size_t queued = 0;
+  for (const WorkerLink& link : workers_) {
+    if (link.channel) queued += link.channel->pending();
+    if (link.retiring) queued += link.retiring->pending();
+  }
+  stats_->ipc_queue_bytes.set(queued);
   double t = now();
   if (settings_.heartbeat_interval > 0) check_heartbeats(t);
   // Forget the handshake buckets of IPs that have been quiet (they are full again).
@@ -343,8 +350,9 @@ void Reactor::check_deadlines() {
   }
   for (Connection* c : std::vector<Connection*>(connections_)) {
     if (c->doomed || c->deadline == 0 || t < c->deadline) continue;
-    if (c->phase == Phase::Http) {
+    if (!c->websocket && c->phase != Phase::Draining) {
       spdlog::debug("[reactor {}] conn {}: handshake timeout", index_, c->id);
+      count_failure(HandshakeFailure::Timeout);
     }
     destroy(*c);
   }

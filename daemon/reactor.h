@@ -24,6 +24,7 @@
 #include "daemon/routes.h"
 #include "daemon/session_table.h"
 #include "daemon/settings.h"
+#include "daemon/stats.h"
 #include "ipc/channel.h"
 
 namespace wsd::daemon {
@@ -85,6 +86,8 @@ class Reactor : private core::MessageSink {
   void retire_worker(int w, int fd);
   // Thread-safe: workers still handing over (0 when every retirement is done).
   int retiring() const { return retiring_count_.load(); }
+  // Where this reactor counts (a block of the shared stats); set before start().
+  void set_stats(ReactorStats* stats) { stats_ = stats; }
   // Thread-safe: hellos seen (workers that reported their plugins).
   int hellos() const { return hellos_.load(); }
 
@@ -139,7 +142,7 @@ class Reactor : private core::MessageSink {
   void read_proxy_header(Connection& c);
   bool drive_tls_handshake(Connection& c);   // true once done
   void begin_after_proxy(Connection& c);
-  void apply_forwarded(Connection& c);
+  bool apply_forwarded(Connection& c);   // false: refused by the per-IP limits
 
   // HTTP phase (http_phase.cc)
   void feed_http(Connection& c, uint8_t* data, size_t len);
@@ -182,10 +185,15 @@ class Reactor : private core::MessageSink {
 
   // per-IP limits (connection_io.cc). Per reactor: in PROCESS mode with
   // several reactors each counts only the connections it owns.
-  static std::string ip_key(const sockaddr_in6& peer);
-  bool over_ip_limits(const Accepted& a);
+  static uint32_t hash_ip(uint8_t family, const uint8_t* addr);
+  static std::string ip_key(uint8_t family, const uint8_t* addr);
+  bool ip_limits_on() const { return settings_.max_connection_per_ip > 0 || settings_.handshake_rate_per_ip > 0; }
+  int ip_limit_status(const std::string& key);
+  bool client_address_known(Connection& c, bool http_stage);
   void release_ip(const Connection& c);
   void refuse_with(int fd, int status);
+  void log_refusal(int status);
+  void count_failure(HandshakeFailure f) { stats_->handshake_failures[static_cast<int>(f)].add(); }
 
   Connection* find(uint64_t id) const;
   double now() const;
@@ -231,8 +239,9 @@ class Reactor : private core::MessageSink {
   std::vector<uint64_t> replays_;          // connections with stashed bytes (replay_later)
   Connection* current_ = nullptr;          // whose bytes the MessageReader is reading
   uint32_t round_robin_ = 0;
-  uint64_t refused_ = 0;                   // connections over max_connection
-  uint64_t lost_events_ = 0;               // taken by a worker that died before finishing them
+  uint64_t refused_ = 0;                   // connections over max_connection (for the log line)
+  ReactorStats own_stats_;                 // until set_stats() points elsewhere
+  ReactorStats* stats_ = &own_stats_;
   double last_refusal_log_ = 0;
   std::string scratch_;                    // reused encode buffer
   std::vector<uint8_t> read_buffer_;

@@ -19,6 +19,10 @@ constexpr size_t kMaxQueuedToReactor = 64 * 1024 * 1024;
 Worker::Worker(const config::Config& config, const WorkerLaunch& launch)
     : config_(config), id_(launch.id), settings_(make_settings(config)),
       sessions_(SessionTable::attach(launch.session_fd)), launch_(launch) {
+  if (launch.stats_fd >= 0) {
+    stats_ = SharedStats::attach(launch.stats_fd);
+    counters_.attach(&stats_.worker(id_));
+  }
   base_ = event_base_new();
   size_t max_message = settings_.package_max_length + 64 * 1024;
   links_.resize(launch.channel_fds.size());
@@ -101,6 +105,7 @@ bool Worker::start_base_reactor(const WorkerLaunch& launch) {
   by_slot_ = static_cast<Connection**>(std::calloc(sessions_.capacity(), sizeof(Connection*)));
   reactor_ = std::make_unique<Reactor>(id_, settings_, sessions_, *routes_, by_slot_, base_, this,
                                        static_cast<uint16_t>(id_));
+  if (stats_.valid()) reactor_->set_stats(&stats_.reactor(id_));
   for (size_t i = 0; i < launch.listen_fds.size(); ++i)
     reactor_->listen(launch.listen_fds[i].first, launch.listen_fds[i].second, static_cast<uint8_t>(i));
   stop_ev_ = evsignal_new(base_, SIGTERM, &Worker::on_stop_signal, this);
@@ -175,13 +180,13 @@ void Worker::read_link(int r) {
 // process's reactor (r = -1): find the plugin and call it.
 void Worker::handle(int r, const ipc::MessageHeader& h, std::string_view payload) {
   if (r >= 0) links_[r].processed++;
-  counters_.events++;
+  counters_.event();
   if (h.flags >= plugins_.size()) return;
   wsd_ctx& ctx = plugins_[h.flags]->ctx;
   const wsd_plugin* p = ctx.plugin;
   switch (h.type) {
     case ipc::MessageType::Message:
-      counters_.messages++;
+      counters_.message();
       deliver_message(ctx, h, payload);
       break;
     case ipc::MessageType::Open:
@@ -320,9 +325,11 @@ void Worker::run_deferred() {
 }
 
 void Worker::flush_links() {
+  size_t queued = 0;   // left after the flush: the worker's IPC queue depth
   for (Link& l : links_) {
     if (!l.open || l.channel->pending() == 0) continue;
     ipc::Channel::IoResult res = l.channel->flush();
+    queued += l.channel->pending();
     bool want_write = res == ipc::Channel::IoResult::WouldBlock;
     if (want_write != l.want_write) {
       l.want_write = want_write;
@@ -332,6 +339,7 @@ void Worker::flush_links() {
       event_add(l.ev, nullptr);
     }
   }
+  counters_.set_queue_bytes(queued);
 }
 
 int Worker::defer(wsd_ctx* ctx, wsd_defer_fn fn, void* arg) {

@@ -35,6 +35,7 @@ class Reactor;
 struct WorkerLaunch {
   int id = 0;
   int session_fd = -1;
+  int stats_fd = -1;
   std::vector<int> channel_fds;                           // PROCESS: one per reactor
   int control_fd = -1;                                    // BASE: Hello to the master
   std::vector<std::pair<int, uint16_t>> listen_fds;       // BASE: socket and its port, per listener
@@ -53,6 +54,8 @@ class Worker : public LocalDelivery {
   const Settings& settings() const { return settings_; }
   SessionTable& sessions() { return sessions_; }
   WorkerCounters& counters() { return counters_; }
+  // The shared stats; invalid when started without the master's.
+  const SharedStats& stats() const { return stats_; }
   // The connection's WSD_STATUS_* as this worker's plugins must see it: a
   // custom handshake this worker accepted counts as established at once,
   // although the reactor has not read the 101 yet (see accepted_handshakes_).
@@ -128,6 +131,7 @@ class Worker : public LocalDelivery {
   // event, or once the table shows another status.
   std::unordered_set<uint64_t> accepted_handshakes_;
   RequestView request_view_;
+  SharedStats stats_;
   WorkerCounters counters_;
   // BASE mode: this process's own reactor, and what it needs.
   WorkerLaunch launch_;

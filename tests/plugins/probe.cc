@@ -187,6 +187,26 @@ struct Probe {
       }
     } else if (cmd == "count") {
       s.push(f.conn, "count " + std::to_string(s.connections().size()));
+    } else if (cmd == "stats") {
+      wsd_stats st = s.stats();
+      s.push(f.conn, "stats connections=" + std::to_string(st.connection_num) +
+                         " accepted=" + std::to_string(st.accept_count) + " closed=" + std::to_string(st.close_count) +
+                         " refused=" + std::to_string(st.refused_count) +
+                         " handshake_failures=" + std::to_string(st.handshake_failures) +
+                         " requests=" + std::to_string(st.request_count) + " in=" + std::to_string(st.messages_in) +
+                         " out=" + std::to_string(st.messages_out) + " workers=" + std::to_string(st.worker_num) +
+                         " restarts=" + std::to_string(st.worker_restarts));
+    } else if (cmd == "wstats") {
+      int w = -1;
+      in >> w;
+      auto st = s.worker_stats(w);
+      if (!st) {
+        s.push(f.conn, "wstats none");
+      } else {
+        s.push(f.conn, "wstats pid=" + std::to_string(st->pid) + " requests=" + std::to_string(st->request_count) +
+                           " total=" + std::to_string(st->total_request_count) +
+                           " messages=" + std::to_string(st->messages) + " restarts=" + std::to_string(st->restarts));
+      }
     } else if (cmd == "countall") {
       s.push(f.conn, "countall " + std::to_string(s.connections(false).size()));
     } else if (cmd == "after") {

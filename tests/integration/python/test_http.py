@@ -226,3 +226,20 @@ def test_pipelined_requests_answered_in_order():
         positions = [text.find(b) for b in bodies]
         assert text.count("HTTP/1.1 200") == 3, text
         assert all(p >= 0 for p in positions) and positions == sorted(positions), text
+
+
+def test_half_closed_client_still_gets_its_answer():
+    """A client that shuts down its sending side after the request (curl
+    does with some options) reads the whole answer, then the server closes."""
+    with Server(probe_config()) as s:
+        with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
+            sock.sendall(b"GET /x?message=bye HTTP/1.1\r\nHost: a\r\n\r\n")
+            sock.shutdown(socket.SHUT_WR)
+            data = b""
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200"), data
+        assert data.endswith(b"path=/x message=bye"), data
