@@ -321,6 +321,13 @@ void Reactor::on_writable(Connection& c) {
 }
 
 void Reactor::queue_output(Connection& c, std::string_view a, std::string_view b) {
+  // A slow reader drains the front while pushes append at the back: drop
+  // the written front once it is half the string, or the string would grow
+  // without bound although what is pending stays under buffer_output_size.
+  if (c.out_head > 0 && c.out_head >= c.out.size() / 2) {
+    c.out.erase(0, c.out_head);
+    c.out_head = 0;
+  }
   c.out.append(a.data(), a.size());
   c.out.append(b.data(), b.size());
   if (!c.dirty) {

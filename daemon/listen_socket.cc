@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,6 +42,23 @@ int make_listener(const std::string& host, uint16_t port, bool reuseport, std::s
   }
   freeaddrinfo(res);
   return fd;
+}
+
+int accept_client(int listen_fd, sockaddr_in6* peer) {
+  static int spare = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  for (;;) {
+    socklen_t len = sizeof *peer;
+    int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) return fd;
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if ((errno != EMFILE && errno != ENFILE) || spare < 0) return -1;
+    ::close(spare);
+    fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+    spare = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    errno = EMFILE;
+    return -1;
+  }
 }
 
 uint16_t bound_port(int fd) {

@@ -137,6 +137,13 @@ int Master::run() {
     spdlog::critical("{}", error);
     return 1;
   }
+  // Workers inherit the limit. Each connection is one fd in the master.
+  uint64_t fds = raise_fd_limit();
+  if (fds != 0 && fds < static_cast<uint64_t>(config_.max_connection) + 64) {
+    spdlog::warn("the open-file limit ({}) is below max_connection ({}): connections past it fail to be accepted; "
+                 "raise LimitNOFILE (systemd) or ulimit -n",
+                 fds, config_.max_connection);
+  }
   if (!bind_listeners()) return 1;
   base_ = event_base_new();
   if (config_.admin_port >= 0) {
@@ -368,11 +375,9 @@ void Master::on_accept(evutil_socket_t fd, short, void* arg) {
   }
   for (int i = 0; i < 64; ++i) {
     Accepted a{};
-    socklen_t len = sizeof a.peer;
-    int cfd = accept4(fd, reinterpret_cast<sockaddr*>(&a.peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int cfd = accept_client(fd, &a.peer);
     if (cfd < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::warn("accept: {}", std::strerror(errno));
+      if (errno != EAGAIN && errno != EWOULDBLOCK) self->log_accept_error(errno);
       return;
     }
     int one = 1;
@@ -382,6 +387,18 @@ void Master::on_accept(evutil_socket_t fd, short, void* arg) {
     a.listener = listener;
     // Round robin: connections spread evenly over the reactors.
     self->reactors_[self->next_reactor_++ % self->reactors_.size()]->adopt(a);
+  }
+}
+
+void Master::log_accept_error(int error) {
+  auto t = std::chrono::steady_clock::now();
+  if (t - last_accept_error_ < std::chrono::seconds(1)) return;
+  last_accept_error_ = t;
+  if (error == EMFILE || error == ENFILE) {
+    spdlog::error("accept: out of file descriptors: new connections are closed at once; raise LimitNOFILE "
+                  "(systemd) or ulimit -n, or lower max_connection");
+  } else {
+    spdlog::warn("accept: {}", std::strerror(error));
   }
 }
 

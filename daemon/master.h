@@ -68,6 +68,7 @@ class Master {
   void schedule_respawn(int w);
   static void on_respawn(evutil_socket_t, short, void* arg);
   static void on_accept(evutil_socket_t fd, short, void* arg);
+  void log_accept_error(int error);   // at most once a second
   static void on_signal(evutil_socket_t sig, short, void* arg);
   static void on_startup_poll(evutil_socket_t, short, void* arg);
   void reap_children();
@@ -126,6 +127,7 @@ class Master {
   };
   Reload reload_;
   bool reload_pending_ = false;   // SIGHUP during a max_request replacement: a full reload follows
+  std::chrono::steady_clock::time_point last_accept_error_{};
   bool ready_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;

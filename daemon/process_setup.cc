@@ -1,5 +1,7 @@
 #include "daemon/process_setup.h"
 
+#include <sys/resource.h>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -101,6 +103,16 @@ bool drop_privileges(const std::string& user, const std::string& group,
     return false;
   }
   return true;
+}
+
+uint64_t raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised{rl.rlim_max, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return rl.rlim_cur;
 }
 
 }  // namespace wsd::daemon

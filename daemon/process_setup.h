@@ -2,6 +2,7 @@
 // the terminal, the pid file, dropping root after binding.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,5 +23,10 @@ void remove_pid_file(const std::string& path);
 // log_file, which workers open after the switch) are chown'ed first.
 bool drop_privileges(const std::string& user, const std::string& group,
                      const std::vector<std::string>& own, std::string& error);
+
+// Raises the soft open-file limit to the hard one (a server holding many
+// connections needs it; systemd's LimitNOFILE sets the hard one) and returns
+// the new soft limit.
+uint64_t raise_fd_limit();
 
 }  // namespace wsd::daemon

@@ -11,6 +11,7 @@
 
 #include <cstring>
 
+#include "daemon/listen_socket.h"
 #include "wsd/plugin.h"
 
 namespace wsd::daemon {
@@ -217,9 +218,13 @@ void Reactor::on_accept(evutil_socket_t fd, short, void* arg) {
   }
   for (int i = 0; i < 64; ++i) {
     Accepted a{};
-    socklen_t len = sizeof a.peer;
-    int cfd = accept4(fd, reinterpret_cast<sockaddr*>(&a.peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (cfd < 0) return;  // EAGAIN: another worker took it, or nothing left
+    int cfd = accept_client(fd, &a.peer);
+    if (cfd < 0) {
+      // EAGAIN: another worker took it, or nothing left. Out of descriptors:
+      // one connection was shed (not to spin on a readable listener).
+      if (errno == EMFILE) self->stats_->refused.add();
+      return;
+    }
     int one = 1;
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     a.fd = cfd;
