@@ -175,12 +175,13 @@ uint64_t api_tick(wsd_ctx* ctx, uint64_t ms, wsd_timer_fn fn, void* arg) {
 int api_clear_timer(wsd_ctx* ctx, uint64_t id) { return ctx->worker->clear_timer(id) ? WSD_OK : WSD_ERR_INVALID; }
 
 void api_log(wsd_ctx* ctx, int level, const char* fmt, ...) {
+  auto lvl = static_cast<spdlog::level::level_enum>(std::clamp(level, 0, 5));
+  if (!spdlog::should_log(lvl)) return;   // no formatting for a line nobody keeps
   char buf[2048];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  auto lvl = static_cast<spdlog::level::level_enum>(std::clamp(level, 0, 5));
   // The logger's pattern already names the worker.
   spdlog::log(lvl, "[{}] {}", ctx->config->name, buf);
 }
@@ -190,22 +191,29 @@ int api_worker_num(wsd_ctx* ctx) { return ctx->worker->worker_num(); }
 
 wsd_str api_config_yaml(wsd_ctx* ctx) { return wsd_str{ctx->config->config_yaml.data(), ctx->config->config_yaml.size()}; }
 
-wsd_str api_config_get(wsd_ctx* ctx, const char* dotted) {
-  if (!dotted) return {};
-  YAML::Node node = YAML::Clone(ctx->config_tree);
-  std::string_view rest(dotted);
+// Plugins may call this on every message (the echo example does): the YAML
+// walk happens once per key.
+std::unique_ptr<std::string> lookup_config(const YAML::Node& tree, std::string_view rest) {
+  YAML::Node node = YAML::Clone(tree);
   while (!rest.empty()) {
     size_t dot = rest.find('.');
     std::string key(rest.substr(0, dot));
-    if (!node.IsMap()) return {};
+    if (!node.IsMap()) return nullptr;
     node = node[key];
-    if (!node) return {};
+    if (!node) return nullptr;
     rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
   }
-  if (!node.IsScalar()) return {};
-  ctx->config_values.push_back(std::make_unique<std::string>(node.Scalar()));
-  const std::string& s = *ctx->config_values.back();
-  return wsd_str{s.data(), s.size()};
+  if (!node.IsScalar()) return nullptr;
+  return std::make_unique<std::string>(node.Scalar());
+}
+
+wsd_str api_config_get(wsd_ctx* ctx, const char* dotted) {
+  if (!dotted) return {};
+  auto it = ctx->config_values.find(std::string_view(dotted));
+  if (it == ctx->config_values.end())
+    it = ctx->config_values.emplace(dotted, lookup_config(ctx->config_tree, dotted)).first;
+  if (!it->second) return {};
+  return wsd_str{it->second->data(), it->second->size()};
 }
 
 void api_set_user(wsd_ctx* ctx, void* user) { ctx->user = user; }
