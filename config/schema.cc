@@ -140,6 +140,7 @@ std::vector<K> build_keys() {
       admin_host(),
       integer("admin_port", &Config::admin_port, -1, 65535),
       deferred("plugins", &Draft::plugins),
+      deferred("cluster", &Draft::cluster),
       plugin_dir(),
       text("websocket_subprotocol", &Config::websocket_subprotocol),
       flag("websocket_compression", &Config::websocket_compression),
