@@ -72,7 +72,9 @@ bool parse_command_line(int argc, char** argv, CommandLine& out, std::string& er
     std::string_view arg = argv[i];
     auto value = [&](const char* name) -> const char* {
       if (i + 1 >= argc) {
-        error = std::string(name) + " needs a value, e.g. " + name + (arg == "--set" ? " port=9600" : " FILE");
+        error = std::string(name) + " needs a value";
+        if (arg == "--config" || arg == "-c") error += ", e.g. --config /etc/wsd/server.yaml";
+        if (arg == "--set") error += ", e.g. --set port=9600";
         return nullptr;
       }
       return argv[++i];

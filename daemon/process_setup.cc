@@ -16,7 +16,7 @@ namespace wsd::daemon {
 
 namespace {
 constexpr const char* kNeedRoot =
-    " (switching user or group needs wsd started as root; started as that user already, leave user: and group: unset)";
+    " (only root can switch user or group: start wsd as root, or leave user: and group: unset)";
 constexpr const char* kPidHint = " (pid_file must be in a folder this user can write, e.g. /run/wsd)";
 }  // namespace
 
@@ -69,7 +69,8 @@ bool drop_privileges(const std::string& user, const std::string& group,
   if (!user.empty()) {
     pw = getpwnam(user.c_str());
     if (!pw) {
-      error = "unknown user '" + user + "': create it (adduser --system " + user + ") or change user: in the config";
+      error = "unknown user '" + user + "': create it (adduser --system " + user + ")" +
+              " or change user: in the config";
       return false;
     }
   }
@@ -77,7 +78,8 @@ bool drop_privileges(const std::string& user, const std::string& group,
   if (!group.empty()) {
     struct group* gr = getgrnam(group.c_str());
     if (!gr) {
-      error = "unknown group '" + group + "': create it (addgroup --system " + group + ") or change group: in the config";
+      error = "unknown group '" + group + "': create it (addgroup --system " + group + ")" +
+              " or change group: in the config";
       return false;
     }
     gid = gr->gr_gid;

@@ -61,7 +61,7 @@ int Worker::run() {
   }
   for (auto& p : plugins_) {
     if (p->ctx.plugin->on_worker_start && p->ctx.plugin->on_worker_start(&p->ctx) != 0) {
-      spdlog::critical("plugin {} failed its worker start (on_worker_start returned non-zero; its own log lines say why)",
+      spdlog::critical("plugin {}: on_worker_start returned non-zero (its own log lines say why)",
                        p->ctx.config->name);
       return 3;
     }

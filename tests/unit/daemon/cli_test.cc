@@ -46,7 +46,8 @@ TEST_CASE("cli: the operator's flags, long and short") {
 TEST_CASE("cli: each error names the problem and the fix") {
   CHECK(parse({}) == "no configuration given: add --config FILE (the package installs /etc/wsd/server.yaml)");
   CHECK(parse({"--test-config"}).starts_with("no configuration given: add --config FILE"));
-  CHECK(parse({"--config"}) == "--config needs a value, e.g. --config FILE");
+  CHECK(parse({"--config"}) == "--config needs a value, e.g. --config /etc/wsd/server.yaml");
+  CHECK(parse({"-c"}) == "--config needs a value, e.g. --config /etc/wsd/server.yaml");
   CHECK(parse({"-c", "a.yaml", "--set"}) == "--set needs a value, e.g. --set port=9600");
   CHECK(parse({"-c", "a.yaml", "--port", "1"}) == "unknown option '--port'");
   // The config file without --config: the message shows the right command.
