@@ -14,6 +14,21 @@ namespace wsd::daemon {
 
 namespace {
 constexpr int kListenBacklog = 4096;
+
+// What an operator can do about a bind() that failed.
+std::string listen_error_hint(int err, uint16_t port) {
+  switch (err) {
+    case EADDRINUSE:
+      return "; another process listens there (`ss -ltnp` names it): stop it or choose another port";
+    case EACCES:
+      return port < 1024 ? "; ports below 1024 need root or CAP_NET_BIND_SERVICE (the systemd unit grants it)"
+                         : "";
+    case EADDRNOTAVAIL:
+      return "; the host is not an address of this machine: set host to one of its addresses, or 0.0.0.0";
+    default:
+      return "";
+  }
+}
 }  // namespace
 
 int make_listener(const std::string& host, uint16_t port, bool reuseport, std::string& error) {
@@ -25,7 +40,7 @@ int make_listener(const std::string& host, uint16_t port, bool reuseport, std::s
   std::string service = std::to_string(port);
   int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
   if (rc != 0) {
-    error = gai_strerror(rc);
+    error = std::string(gai_strerror(rc)) + "; set host to an IP address of this machine (0.0.0.0 or :: for all)";
     return -1;
   }
   int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -35,7 +50,7 @@ int make_listener(const std::string& host, uint16_t port, bool reuseport, std::s
   // connections over them.
   if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, kListenBacklog) != 0) {
-    error = std::strerror(errno);
+    error = std::strerror(errno) + listen_error_hint(errno, port);
     close(fd);
     freeaddrinfo(res);
     return -1;

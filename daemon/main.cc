@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   daemon::CommandLine cl;
   std::string error;
   if (!daemon::parse_command_line(argc, argv, cl, error)) {
-    std::fprintf(stderr, "wsd: %s\n\n%s", error.c_str(), daemon::usage());
+    std::fprintf(stderr, "wsd: %s\nTry 'wsd --help' for the options.\n", error.c_str());
     return 2;
   }
   if (cl.help) {
@@ -49,14 +49,15 @@ int main(int argc, char** argv) {
   config::LoadResult loaded = config::load_config_file(cl.config_path, cl.overrides);
   if (!loaded.ok) {
     for (const std::string& e : loaded.errors) std::fprintf(stderr, "wsd: %s\n", e.c_str());
-    std::fprintf(stderr, "wsd: configuration %s refused\n", cl.config_path.c_str());
+    std::fprintf(stderr, "wsd: configuration %s refused; nothing was started (options: man server.yaml)\n",
+                 cl.config_path.c_str());
     return 1;
   }
   if (cl.test_config) {
     // Like nginx -t: the certificates and keys are loaded too, not just named.
     daemon::Settings settings = daemon::make_settings(loaded.config);
     if (!daemon::load_listeners(settings, loaded.config, error)) {
-      std::fprintf(stderr, "wsd: %s\nwsd: configuration %s refused\n", error.c_str(), cl.config_path.c_str());
+      std::fprintf(stderr, "wsd: %s\nwsd: configuration %s refused; nothing was started\n", error.c_str(), cl.config_path.c_str());
       return 1;
     }
     std::printf("wsd: configuration %s is valid\n", cl.config_path.c_str());

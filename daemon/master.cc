@@ -472,7 +472,7 @@ void Master::reap_children() {
       }
       if (!ready_ && !stopping_) {
         // A worker that cannot load its plugins stops the start.
-        spdlog::critical("worker {} failed to start; wsd does not start", w);
+        spdlog::critical("worker {} failed to start (its reason is logged above); wsd does not start", w);
         exit_code_ = 1;
         begin_stop();
       } else if (!stopping_) {

@@ -16,6 +16,12 @@
 
 namespace wsd::daemon {
 
+namespace {
+constexpr const char* kNeedRoot =
+    " (only root can switch user or group: start wsd as root, or leave user: and group: unset)";
+constexpr const char* kPidHint = " (pid_file must be in a folder this user can write, e.g. /run/wsd)";
+}  // namespace
+
 bool daemonize(std::string& error) {
   pid_t pid = fork();
   if (pid < 0) {
@@ -40,12 +46,12 @@ bool write_pid_file(const std::string& path, std::string& error) {
     std::ofstream out(tmp, std::ios::trunc);
     out << getpid() << '\n';
     if (!out.flush()) {
-      error = "cannot write pid file " + path + ": " + std::strerror(errno);
+      error = "cannot write pid file " + path + ": " + std::strerror(errno) + kPidHint;
       return false;
     }
   }
   if (rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "cannot write pid file " + path + ": " + std::strerror(errno);
+    error = "cannot write pid file " + path + ": " + std::strerror(errno) + kPidHint;
     unlink(tmp.c_str());
     return false;
   }
@@ -65,7 +71,8 @@ bool drop_privileges(const std::string& user, const std::string& group,
   if (!user.empty()) {
     pw = getpwnam(user.c_str());
     if (!pw) {
-      error = "unknown user '" + user + "'";
+      error = "unknown user '" + user + "': create it (adduser --system " + user + ")" +
+              " or change user: in the config";
       return false;
     }
   }
@@ -73,7 +80,8 @@ bool drop_privileges(const std::string& user, const std::string& group,
   if (!group.empty()) {
     struct group* gr = getgrnam(group.c_str());
     if (!gr) {
-      error = "unknown group '" + group + "'";
+      error = "unknown group '" + group + "': create it (addgroup --system " + group + ")" +
+              " or change group: in the config";
       return false;
     }
     gid = gr->gr_gid;
@@ -91,15 +99,15 @@ bool drop_privileges(const std::string& user, const std::string& group,
   }
   int rc = pw ? initgroups(pw->pw_name, gid) : setgroups(1, &gid);
   if (rc != 0) {
-    error = std::string("setgroups: ") + std::strerror(errno);
+    error = std::string("setgroups: ") + std::strerror(errno) + kNeedRoot;
     return false;
   }
   if (setgid(gid) != 0) {
-    error = "setgid(" + std::to_string(gid) + "): " + std::strerror(errno);
+    error = "setgid(" + std::to_string(gid) + "): " + std::strerror(errno) + kNeedRoot;
     return false;
   }
   if (pw && setuid(uid) != 0) {
-    error = "setuid(" + std::to_string(uid) + ") for user '" + user + "': " + std::strerror(errno);
+    error = "setuid(" + std::to_string(uid) + ") for user '" + user + "': " + std::strerror(errno) + kNeedRoot;
     return false;
   }
   return true;

@@ -65,7 +65,8 @@ int Worker::run() {
   }
   for (auto& p : plugins_) {
     if (p->ctx.plugin->on_worker_start && p->ctx.plugin->on_worker_start(&p->ctx) != 0) {
-      spdlog::critical("plugin {} failed its worker start", p->ctx.config->name);
+      spdlog::critical("plugin {}: on_worker_start returned non-zero (its own log lines say why)",
+                       p->ctx.config->name);
       return 3;
     }
   }
