@@ -24,6 +24,8 @@
 #include "daemon/routes.h"
 #include "daemon/session_table.h"
 #include "daemon/settings.h"
+#include "daemon/shared_frames.h"
+#include "daemon/topic_table.h"
 #include "ipc/channel.h"
 
 namespace wsd::daemon {
@@ -67,6 +69,17 @@ class Reactor : private core::MessageSink {
   bool stop_complete();
   // A command from a worker (PROCESS: read from a channel; BASE: a direct call).
   void command(ipc::MessageType type, uint64_t conn, uint16_t aux, std::string_view payload);
+  // Fan-out commands (topic_phase.cc), aux = opcode | flags << 8: the frame
+  // goes to this reactor's subscribers of `topic` / established WebSocket
+  // connections, encoded once.
+  void publish(std::string_view topic, uint16_t aux, std::string_view data);
+  void broadcast(uint16_t aux, std::string_view data);
+  // Thread-safe: topics with at least one subscriber on this reactor.
+  size_t topic_count() const { return topic_count_.load(std::memory_order_relaxed); }
+  // Thread-safe: fan-out frames queued for recipients, and those refused
+  // because the recipient's output was over buffer_output_size.
+  uint64_t deliveries() const { return deliveries_.load(std::memory_order_relaxed); }
+  uint64_t deliveries_refused() const { return deliveries_refused_.load(std::memory_order_relaxed); }
   // Thread-safe: hand over an accepted socket.
   void adopt(const Accepted& a);
   // Thread-safe: close every connection with 1001 and stop once they are gone
@@ -165,6 +178,18 @@ class Reactor : private core::MessageSink {
   void on_close_command(uint64_t id, uint16_t code, std::string_view reason);
   void close_slow(Connection& c);   // buffer_output_close
 
+  // topics and fan-out (topic_phase.cc)
+  struct Fanout;
+  void on_subscribe(uint64_t id, std::string_view topic, bool add);
+  void leave_topics(Connection& c);
+  void fan_out_to(Connection& c, Fanout& f);
+  void end_fan_out(const Fanout& f);
+  SharedSpan plain_frame(Fanout& f, int which);
+  SharedSpan packed_frame(Fanout& f);
+  void queue_shared(Connection& c, SharedSpan s);
+  void take_shared(Connection& c);   // the span's bytes into c.out, before anything queued after them
+  bool write_shared(Connection& c);  // false when the connection was destroyed
+
   // workers (dispatch.cc)
   static void on_channel_event(evutil_socket_t fd, short what, void* arg);
   void read_channel(int w);
@@ -235,6 +260,13 @@ class Reactor : private core::MessageSink {
   uint64_t lost_events_ = 0;               // taken by a worker that died before finishing them
   double last_refusal_log_ = 0;
   std::string scratch_;                    // reused encode buffer
+  TopicTable topics_;
+  SharedFrames shared_frames_;             // this iteration's fan-out frames
+  std::unique_ptr<core::Deflater> shared_deflater_;   // compressed publishes: a fresh stream each
+  std::vector<Connection*> slow_;          // over buffer_output_size in a fan-out (buffer_output_close)
+  std::atomic<size_t> topic_count_{0};
+  std::atomic<uint64_t> deliveries_{0};
+  std::atomic<uint64_t> deliveries_refused_{0};
   std::vector<uint8_t> read_buffer_;
   struct IpBucket {
     double tokens = 0;
