@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "test_helpers.h"
+#include "tls_certs.h"
 #include "ws_client.h"
 #include "wsd_server.h"
 
@@ -336,6 +337,27 @@ TEST_CASE("topics: compressed publish: once for deflate clients, plain for the o
     CHECK(r.data == text.substr(round * 100));
     CHECK(receive_text(p) == "pub 0");
   }
+}
+
+TEST_CASE("topics: TLS subscribers get the shared frames through their own TLS session") {
+  ServerOptions o{spread_config(2, 1, tls_listener_keys())};
+  o.prepare = [](const std::string& dir) { make_test_certs(dir); };
+  WsdServer server(o);
+  REQUIRE_MESSAGE(server.started(), server.log());
+  TestCerts certs{server.dir()};
+  WsClient a, b;
+  REQUIRE(a.open_tls(server.port(), certs.ca(), "/"));
+  REQUIRE(b.open_tls(server.port(), certs.ca(), "/"));
+  CHECK(ask(b, "sub tls") == "sub 0");
+  // Larger than a socket takes at once: the rest leaves from b's own buffer.
+  CHECK(ask(a, "pubbin tls 1500000") == "pub 0");
+  Received r = b.receive();
+  REQUIRE_MESSAGE(r.kind == Received::Message, describe(r));
+  CHECK(r.data == std::string(1500000, 'x'));
+  CHECK(ask(a, "pub tls small") == "pub 0");
+  CHECK(receive_text(b) == "small");
+  CHECK(ask(a, "bcast all") == "all");
+  CHECK(receive_text(b) == "all");
 }
 
 TEST_CASE("topics: BASE mode reaches the publishing worker's connections only") {
