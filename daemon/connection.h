@@ -16,6 +16,7 @@
 #include "core/message_reader.h"
 #include "core/permessage_deflate.h"
 #include "core/proxy_protocol.h"
+#include "daemon/shared_frames.h"
 #include "daemon/tls_session.h"
 
 namespace wsd::daemon {
@@ -81,9 +82,14 @@ struct Connection {
   core::MessageReader reader;
   std::string out;                // bytes not yet written
   size_t out_head = 0;
+  // Fan-out frames (publish, broadcast) queued after `out`, in the reactor's
+  // SharedFrames: only while `out` is empty, and only until the flush.
+  SharedSpan shared;
 
   explicit Connection(const core::ReaderOptions& options) : reader(options) {}
-  size_t pending_output() const { return out.size() - out_head; }
+  size_t pending_output() const { return out.size() - out_head + shared.size(); }
+  // Which SharedFrames buffer this connection's fan-out frames come from.
+  int shared_buffer() const { return deflater ? SharedFrames::kDeflate : SharedFrames::kPlain; }
 };
 
 }  // namespace wsd::daemon

@@ -328,6 +328,7 @@ void Reactor::queue_output(Connection& c, std::string_view a, std::string_view b
     c.out.erase(0, c.out_head);
     c.out_head = 0;
   }
+  if (!c.shared.empty()) take_shared(c);  // fan-out frames queued earlier leave first
   c.out.append(a.data(), a.size());
   c.out.append(b.data(), b.size());
   if (!c.dirty) {
@@ -338,6 +339,7 @@ void Reactor::queue_output(Connection& c, std::string_view a, std::string_view b
 
 // Called after each loop iteration for connections written during it.
 void Reactor::write_now(Connection& c) {
+  if (!c.shared.empty() && !write_shared(c)) return;  // fan-out frames (topic_phase.cc)
   while (c.out_head < c.out.size()) {
     size_t n = 0;
     IoStatus st = send_bytes(c, reinterpret_cast<const uint8_t*>(c.out.data()) + c.out_head,
@@ -412,6 +414,7 @@ void Reactor::destroy(Connection& c) {
   if (c.doomed) return;
   c.doomed = true;
   event_del(&c.ev);
+  leave_topics(c);
   if (c.plugin >= 0) {
     if (c.websocket) {
       char by_server = c.close_by_server ? 1 : 0;

@@ -155,6 +155,16 @@ void Reactor::command(ipc::MessageType type, uint64_t conn, uint16_t aux, std::s
     case ipc::MessageType::Response:
       if (Connection* c = find(conn)) on_worker_answer(*c, payload);
       break;
+    case ipc::MessageType::Subscribe:
+    case ipc::MessageType::Unsubscribe:
+      on_subscribe(conn, payload, type == ipc::MessageType::Subscribe);
+      break;
+    case ipc::MessageType::Publish:   // conn: the topic's length
+      if (conn <= payload.size()) publish(payload.substr(0, conn), aux, payload.substr(conn));
+      break;
+    case ipc::MessageType::Broadcast:
+      broadcast(aux, payload);
+      break;
     default:
       break;
   }
@@ -165,6 +175,10 @@ void Reactor::on_channel_message(int w, const ipc::MessageHeader& h, std::string
     case ipc::MessageType::Push:
     case ipc::MessageType::CloseConnection:
     case ipc::MessageType::Response:
+    case ipc::MessageType::Subscribe:
+    case ipc::MessageType::Unsubscribe:
+    case ipc::MessageType::Publish:
+    case ipc::MessageType::Broadcast:
       command(h.type, h.conn, h.aux, payload);
       break;
     case ipc::MessageType::Processed: {

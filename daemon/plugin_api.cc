@@ -342,11 +342,62 @@ int api_worker_stats(wsd_ctx* ctx, int worker, wsd_worker_stats* out) {
   return WSD_OK;
 }
 
-// Topics: not implemented yet.
-int api_subscribe(wsd_ctx*, wsd_conn_t, const char*, size_t) { return WSD_ERR_NOT_SUPPORTED; }
-int api_unsubscribe(wsd_ctx*, wsd_conn_t, const char*, size_t) { return WSD_ERR_NOT_SUPPORTED; }
-int api_publish(wsd_ctx*, const char*, size_t, const void*, size_t, int, int) { return WSD_ERR_NOT_SUPPORTED; }
-int api_broadcast(wsd_ctx*, const void*, size_t, int, int) { return WSD_ERR_NOT_SUPPORTED; }
+// Topics: membership lives in the reactor that owns the connection
+// (subscribe is routed there like push); publish and broadcast send one
+// message per reactor, which fans the frame out (daemon/topic_phase.cc).
+bool valid_topic(const char* topic, size_t len) { return topic && len >= 1 && len <= 255; }
+
+// Publish and broadcast frames are whole messages: data, ping or pong.
+int check_fan_out(Worker& w, const void* data, size_t len, int opcode) {
+  if (opcode != WSD_OPCODE_TEXT && opcode != WSD_OPCODE_BINARY && opcode != WSD_OPCODE_PING &&
+      opcode != WSD_OPCODE_PONG)
+    return WSD_ERR_INVALID;
+  if (!data && len > 0) return WSD_ERR_INVALID;
+  if (opcode >= WSD_OPCODE_CLOSE && len > 125) return WSD_ERR_INVALID;
+  if (len > w.settings().package_max_length) return WSD_ERR_TOO_BIG;
+  return WSD_OK;
+}
+
+int membership_impl(wsd_ctx* ctx, wsd_conn_t conn, const char* topic, size_t topic_len, ipc::MessageType type) {
+  if (!valid_topic(topic, topic_len)) return WSD_ERR_INVALID;
+  Worker& w = *ctx->worker;
+  uint8_t status = w.websocket_status(conn);
+  if (status == 0xFF || status == WSD_STATUS_CLOSING) return WSD_ERR_NO_CONNECTION;
+  if (status != WSD_STATUS_ACTIVE) return WSD_ERR_NOT_WEBSOCKET;
+  return w.send_to_reactor(conn, type, 0, std::string_view(topic, topic_len));
+}
+
+int api_subscribe(wsd_ctx* ctx, wsd_conn_t conn, const char* topic, size_t topic_len) {
+  return ctx->worker->counters().count(membership_impl(ctx, conn, topic, topic_len, ipc::MessageType::Subscribe));
+}
+
+int api_unsubscribe(wsd_ctx* ctx, wsd_conn_t conn, const char* topic, size_t topic_len) {
+  return ctx->worker->counters().count(membership_impl(ctx, conn, topic, topic_len, ipc::MessageType::Unsubscribe));
+}
+
+uint16_t fan_out_aux(int opcode, int flags) {
+  return static_cast<uint16_t>(opcode | ((WSD_FLAG_FIN | (flags & WSD_FLAG_COMPRESS)) << 8));
+}
+
+int api_publish(wsd_ctx* ctx, const char* topic, size_t topic_len, const void* data, size_t len, int opcode,
+                int flags) {
+  Worker& w = *ctx->worker;
+  int rc = valid_topic(topic, topic_len) ? check_fan_out(w, data, len, opcode) : WSD_ERR_INVALID;
+  if (rc == WSD_OK) {
+    rc = w.fan_out(std::string_view(topic, topic_len), fan_out_aux(opcode, flags),
+                   std::string_view(static_cast<const char*>(data), data ? len : 0));
+  }
+  return w.counters().count(rc);
+}
+
+int api_broadcast(wsd_ctx* ctx, const void* data, size_t len, int opcode, int flags) {
+  Worker& w = *ctx->worker;
+  int rc = check_fan_out(w, data, len, opcode);
+  if (rc == WSD_OK) {
+    rc = w.fan_out({}, fan_out_aux(opcode, flags), std::string_view(static_cast<const char*>(data), data ? len : 0));
+  }
+  return w.counters().count(rc);
+}
 
 const wsd_api kApi = {
     WSD_PLUGIN_ABI_VERSION, sizeof(wsd_api),

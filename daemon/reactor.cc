@@ -258,6 +258,7 @@ void Reactor::after_iteration() {
     if (!c->doomed) write_now(*c);
   }
   dirty_.clear();
+  shared_frames_.reset();  // every span was written or copied above
   for (size_t w = 0; w < workers_.size(); ++w) {
     if (workers_[w].dirty) flush_channel(static_cast<int>(w));
   }

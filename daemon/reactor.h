@@ -25,6 +25,8 @@
 #include "daemon/session_table.h"
 #include "daemon/settings.h"
 #include "daemon/stats.h"
+#include "daemon/shared_frames.h"
+#include "daemon/topic_table.h"
 #include "ipc/channel.h"
 
 namespace wsd::daemon {
@@ -68,6 +70,11 @@ class Reactor : private core::MessageSink {
   bool stop_complete();
   // A command from a worker (PROCESS: read from a channel; BASE: a direct call).
   void command(ipc::MessageType type, uint64_t conn, uint16_t aux, std::string_view payload);
+  // Fan-out commands (topic_phase.cc), aux = opcode | flags << 8: the frame
+  // goes to this reactor's subscribers of `topic` / established WebSocket
+  // connections, encoded once.
+  void publish(std::string_view topic, uint16_t aux, std::string_view data);
+  void broadcast(uint16_t aux, std::string_view data);
   // Thread-safe: hand over an accepted socket.
   void adopt(const Accepted& a);
   // Thread-safe: close every connection with 1001 and stop once they are gone
@@ -168,6 +175,18 @@ class Reactor : private core::MessageSink {
   void on_close_command(uint64_t id, uint16_t code, std::string_view reason);
   void close_slow(Connection& c);   // buffer_output_close
 
+  // topics and fan-out (topic_phase.cc)
+  struct Fanout;
+  void on_subscribe(uint64_t id, std::string_view topic, bool add);
+  void leave_topics(Connection& c);
+  void fan_out_to(Connection& c, Fanout& f);
+  void end_fan_out(const Fanout& f);
+  SharedSpan plain_frame(Fanout& f, int which);
+  SharedSpan packed_frame(Fanout& f);
+  void queue_shared(Connection& c, SharedSpan s);
+  void take_shared(Connection& c);   // the span's bytes into c.out, before anything queued after them
+  bool write_shared(Connection& c);  // false when the connection was destroyed
+
   // workers (dispatch.cc)
   static void on_channel_event(evutil_socket_t fd, short what, void* arg);
   void read_channel(int w);
@@ -244,6 +263,10 @@ class Reactor : private core::MessageSink {
   ReactorStats* stats_ = &own_stats_;
   double last_refusal_log_ = 0;
   std::string scratch_;                    // reused encode buffer
+  TopicTable topics_;
+  SharedFrames shared_frames_;             // this iteration's fan-out frames
+  std::unique_ptr<core::Deflater> shared_deflater_;   // compressed publishes: a fresh stream each
+  std::vector<Connection*> slow_;          // over buffer_output_size in a fan-out (buffer_output_close)
   std::vector<uint8_t> read_buffer_;
   struct IpBucket {
     double tokens = 0;

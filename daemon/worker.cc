@@ -305,6 +305,33 @@ int Worker::send_to_own_reactor(uint64_t conn, ipc::MessageType type, uint16_t a
   return WSD_OK;
 }
 
+// The fan-out itself happens in the reactors, which encode the frame once for
+// all their recipients: a publish costs one IPC message per reactor, not one
+// per recipient. All or nothing: a reactor's channel over its bound refuses
+// the whole publish. BASE mode reaches this process's connections only.
+int Worker::fan_out(std::string_view topic, uint16_t aux, std::string_view data) {
+  if (base_mode()) {
+    if (topic.empty()) {
+      reactor_->broadcast(aux, data);
+    } else {
+      reactor_->publish(topic, aux, data);
+    }
+    return WSD_OK;
+  }
+  for (const Link& l : links_) {
+    if (l.open && l.channel->pending() > kMaxQueuedToReactor) return WSD_ERR_BUFFER_FULL;
+  }
+  for (Link& l : links_) {
+    if (!l.open) continue;
+    if (topic.empty()) {
+      l.channel->append(ipc::MessageType::Broadcast, 0, aux, 0, data);
+    } else {
+      l.channel->append(ipc::MessageType::Publish, topic.size(), aux, 0, topic, data);
+    }
+  }
+  return WSD_OK;
+}
+
 void Worker::after_iteration() {
   run_deferred();
   for (Link& l : links_) {

@@ -65,6 +65,9 @@ class Worker : public LocalDelivery {
                       std::string_view payload2 = {});
   int send_to_own_reactor(uint64_t conn, ipc::MessageType type, uint16_t aux, std::string_view payload,
                           std::string_view payload2);
+  // Publish (topic not empty) or broadcast: one message to every reactor
+  // (PROCESS mode) or to this process's reactor (BASE mode).
+  int fan_out(std::string_view topic, uint16_t aux, std::string_view data);
   int defer(wsd_ctx* ctx, wsd_defer_fn fn, void* arg);
   uint64_t add_timer(wsd_ctx* ctx, uint64_t ms, bool repeat, wsd_timer_fn fn, void* arg);
   bool clear_timer(uint64_t timer_id);
