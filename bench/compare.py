@@ -30,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
@@ -195,14 +194,15 @@ def one_run(args, name, cfg_key, cfg, workdir, node_js, round_no, threads=None):
     except Exception as e:  # one failed run must not end the comparison
         run["failed"] = str(e)
     if "failed" in run:
-        status = f"FAILED: {run['failed'].splitlines()[0]}"
+        status = "FAILED: " + run["failed"].replace("\n", "\n      ")
     elif mode == "idle":
         status = f"{fmt(run.get('bytes_per_conn'))} B/conn"
     else:
         status = f"{fmt(run.get('rate'))}/s  cpu {fmt(run.get('cpu_us'), 2)} us/msg"
     if run.get("errors"):
         status += f"  errors {run['errors']:.0f}"
-    print(f"  round {round_no} {SERVER_LABELS[name]:<11} {title:<44} {status}", file=sys.stderr, flush=True)
+    gen = f" (loadgen --threads {threads})" if threads else ""
+    print(f"  round {round_no} {SERVER_LABELS[name]:<11} {title + gen:<44} {status}", file=sys.stderr, flush=True)
     return run
 
 
@@ -249,6 +249,7 @@ def evaluate_targets(summary, args):
             shown = f"{measured:.2f}×" if measured is not None else "n/a"
             need = f"≥ {required}×"
         elif kind == "p99_vs_node_p50":
+            need = "≤ Node's p50"
             if mine.get("p99_us") and node.get("p50_us"):
                 measured = mine["p99_us"]["median"]
                 ok = measured <= node["p50_us"]["median"]
@@ -273,13 +274,16 @@ def evaluate_targets(summary, args):
     return rows
 
 
-def markdown(args, cfgs, summary, targets, env):
+def markdown(args, cfgs, summary, targets, env, failed):
     out = []
     out.append(f"Run {env['date']} on {env['machine']}; load average {env['load_before']} before, "
                f"{env['load_after']} after; {args.rounds} interleaved rounds of {args.warmup:g} s warm-up + "
                f"{args.duration:g} s; wsd {env['wsd_commit']}, Node {env['node']} with ws {env['ws']}; "
                f"wsd-loadgen --threads {args.threads}. Cells: median (min–max).")
     out.append("")
+    if failed:
+        out.append(f"**{failed} run(s) failed** and are left out (the reasons are in the --out JSON).")
+        out.append("")
     echo_cfgs = [c for c in args.only if cfgs[c][1] in ("echo", "broadcast")]
     if echo_cfgs:
         out.append("| configuration | server | msgs/s | server CPU µs/msg | p50 µs | p99 µs | p99.9 µs | "
@@ -401,7 +405,7 @@ def main():
                     metrics = [m for m, _ in METRICS[cfgs[c][1]]]
                     summary[c][name] = {m: summarize(mine, m) for m in metrics}
             targets = evaluate_targets(summary, args)
-            text = markdown(args, cfgs, summary, targets, env)
+            text = markdown(args, cfgs, summary, targets, env, sum("failed" in r for r in runs))
             print(text)
             result = {"env": env, "args": vars(args), "runs": runs, "summary": summary,
                       "targets": targets, "markdown": text}
@@ -419,4 +423,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the servers were stopped on the way out
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
