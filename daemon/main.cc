@@ -1,5 +1,6 @@
 // wsd: parse the flags, load the config, hand over to the master (or, when
 // the master started us as a worker, to the worker).
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -32,6 +33,11 @@ int main(int argc, char** argv) {
   // SIGUSR1 (reopen logs) must not kill a process that has not set up its
   // handler yet; the master's and the workers' event loops take it over.
   signal(SIGUSR1, SIG_IGN);
+  // Large messages come and go all the time: glibc would hand their memory
+  // back to the kernel after each one (mmap above 128 KiB, trimming the heap
+  // top) and fault it in again for the next, zero-filled. Keep it.
+  mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
   daemon::CommandLine cl;
   std::string error;
   if (!daemon::parse_command_line(argc, argv, cl, error)) {

@@ -17,7 +17,10 @@
 namespace wsd::daemon {
 
 namespace {
-constexpr size_t kReadBufferSize = 64 * 1024;
+// One per reactor, not per connection: large enough that a 64 KiB message
+// and its frame header usually arrive in one read, and are then delivered
+// from here without being copied into a reassembly buffer.
+constexpr size_t kReadBufferSize = 256 * 1024;
 }
 
 extern thread_local Reactor* tl_reactor;
