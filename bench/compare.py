@@ -12,7 +12,8 @@ docs/performance.md.
 Configurations: (a) 100 connections, 32 B text, depth 1; (b) the same at
 depth 16; (c) 10 connections, 64 KiB binary, depth 1; (d) 10,000 idle
 connections, server RSS per connection; (e) a 32 B broadcast to 10,000
-subscribers (wsd: the plugins/broadcast example; Node: GET /?message=).
+subscribers, published by a WebSocket client with 64 broadcasts in flight
+(wsd: the plugins/broadcast example with relay: true; Node: a relay server).
 
 Needs root or a high enough hard RLIMIT_NOFILE for (d) and (e), npm for the
 Node server (installed into a temporary folder), and the built targets
@@ -52,7 +53,7 @@ def configs(args):
         "d": (f"(d) {n_idle:,} idle conns", "idle",
               ["--connections", str(n_idle)], "echo"),
         "e": (f"(e) 32 B broadcast to {n_subs:,} subscribers", "broadcast",
-              ["--connections", str(n_subs), "--size", "32", "--publish-url", "/?message=",
+              ["--connections", str(n_subs), "--size", "32", "--publish-ws",
                "--depth", str(args.broadcast_depth)], "broadcast"),
     }
 
@@ -102,8 +103,9 @@ def parse_args():
     p.add_argument("--ws-version", default="8", help="npm version spec of ws (default 8)")
     p.add_argument("--idle-connections", type=int, default=10000, help="(d) connections (default 10000)")
     p.add_argument("--subscribers", type=int, default=10000, help="(e) subscribers (default 10000)")
-    p.add_argument("--broadcast-depth", type=int, default=4,
-                   help="(e) broadcasts with deliveries outstanding (loadgen --depth, default 4)")
+    p.add_argument("--broadcast-depth", type=int, default=64,
+                   help="(e) broadcasts with deliveries outstanding (loadgen --depth, default 64): the "
+                        "publisher is a WebSocket client whose messages the server relays to everyone")
     p.add_argument("--thread-check", action="store_true",
                    help="instead: (b) on wsd PROCESS with loadgen --threads 1 and 2, alternated")
     p.add_argument("--out", help="write every run and the summary as JSON here")

@@ -173,6 +173,8 @@ plugins:
     file: {plugin_file}
     default: true
     paths: ["/"]
+    config:
+      relay: {relay}
 """
 
 
@@ -188,15 +190,17 @@ def start_wsd(wsd, plugins_dir, mode, workers, reactors, kind, workdir, label, w
     with open(cfg, "w") as f:
         f.write(WSD_CONFIG.format(host=HOST, port=port, mode=mode, workers=workers, reactors=reactors,
                                   shutdown_timeout=30 if wrapper else 1, plugin=plugin,
-                                  plugin_file=plugin_file))
+                                  plugin_file=plugin_file, relay="true" if kind == "broadcast" else "false"))
     argv = list(wrapper) + [os.path.abspath(wsd), "--config", cfg]
     return Server(label, argv, kind, os.path.join(workdir, f"{label}.log"), port=port, slow=bool(wrapper))
 
 
 # ---------------------------------------------------------------- Node ws
 
-# The echo server of the `ws` package's README, plus GET /?message=TEXT sending
-# TEXT to every client (the broadcast the load generator's --publish-url uses).
+# The echo server of the `ws` package's README; with the argument "relay", a
+# chat room instead: each message goes to every client (the broadcast the
+# load generator's --publish-ws uses; wsd's broadcast example with relay:
+# true). GET /?message=TEXT also sends TEXT to every client.
 NODE_SERVER = """\
 const http = require('http');
 const { WebSocketServer, WebSocket } = require('ws');
@@ -207,7 +211,11 @@ const server = http.createServer((req, res) => {
   res.end('ok');
 });
 const wss = new WebSocketServer({ server });
-wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+const relay = process.argv[2] === 'relay';
+wss.on('connection', (ws) => ws.on('message', (data, isBinary) => {
+  if (!relay) { ws.send(data, { binary: isBinary }); return; }
+  for (const client of wss.clients) if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+}));
 server.listen(0, '127.0.0.1', () => console.log('port', server.address().port));
 """
 
@@ -229,4 +237,5 @@ def install_node_ws(workdir, version):
 
 
 def start_node(node, js, kind, workdir, label):
-    return Server(label, [node, js], kind, os.path.join(workdir, f"{label}.log"), port_from_stdout=True)
+    argv = [node, js] + (["relay"] if kind == "broadcast" else [])
+    return Server(label, argv, kind, os.path.join(workdir, f"{label}.log"), port_from_stdout=True)
