@@ -53,6 +53,52 @@ void Reactor::leave_topics(Connection& c) {
   stats_->topics.set(topics_.size());
 }
 
+// The common case (nothing else waits for this connection) only moves the
+// end of its span: frames of consecutive fan-outs are adjacent in its
+// buffer. Otherwise the bytes are copied behind what waits.
+inline void Reactor::queue_shared(Connection& c, SharedSpan s) {
+  if (c.out.empty() && (c.shared.empty() || c.shared.end == s.begin)) {
+    if (c.shared.empty()) c.shared.begin = s.begin;
+    c.shared.end = s.end;
+    if (!c.dirty) {
+      c.dirty = true;
+      dirty_.push_back(&c);
+    }
+    return;
+  }
+  queue_output(c, shared_frames_.bytes(c.shared_buffer(), s));
+}
+
+// The per-recipient step, kept short: it runs once per subscriber per publish.
+inline void Reactor::fan_out_to(Connection& c, Fanout& f) {
+  if (c.phase != Phase::WebSocket || c.doomed) return;
+  const int which = c.shared_buffer();
+  SharedSpan s = f.plain[which];
+  // Compressed only for a client that agreed to permessage-deflate with a
+  // window at least as large as the shared stream's; the others get the
+  // frame uncompressed, which RFC 7692 allows for any message.
+  const bool packed = f.compress && c.deflater && !packed_frame(f).empty() &&
+                      c.deflater->window_bits() >= shared_deflater_->window_bits();
+  if (packed) {
+    s = f.packed;
+  } else if (s.empty()) {
+    s = plain_frame(f, which);   // the first recipient of this buffer encodes it
+  }
+  if (s.empty() || c.pending_output() + s.size() > settings_.buffer_output_size) {
+    // A slow subscriber: refused and counted, the others go on; with
+    // buffer_output_close it is closed after the loop.
+    ++f.refused;
+    if (settings_.buffer_output_close) slow_.push_back(&c);
+    return;
+  }
+  queue_shared(c, s);
+  // The client's inflater now holds this message in its window, which our
+  // deflater never saw: with context takeover its next message could refer
+  // to the wrong bytes. Forgetting the window is always safe for the client.
+  if (packed && c.deflater->context_takeover()) c.deflater->reset();
+  ++f.delivered;
+}
+
 void Reactor::publish(std::string_view topic, uint16_t aux, std::string_view data) {
   const std::vector<Connection*>* members = topics_.members(topic);
   if (!members) return;
@@ -67,30 +113,6 @@ void Reactor::broadcast(uint16_t aux, std::string_view data) {
   Fanout f(aux, data);
   for (Connection* c : connections_) fan_out_to(*c, f);
   end_fan_out(f);
-}
-
-void Reactor::fan_out_to(Connection& c, Fanout& f) {
-  if (c.phase != Phase::WebSocket || c.doomed) return;
-  const int which = c.shared_buffer();
-  // Compressed only for a client that agreed to permessage-deflate with a
-  // window at least as large as the shared stream's; the others get the
-  // frame uncompressed, which RFC 7692 allows for any message.
-  const bool packed = f.compress && c.deflater && c.deflater->window_bits() >= settings_.handshake.deflate.max_window_bits &&
-                      !packed_frame(f).empty();
-  SharedSpan s = packed ? f.packed : plain_frame(f, which);
-  if (s.empty() || c.pending_output() + s.size() > settings_.buffer_output_size) {
-    // A slow subscriber: refused and counted, the others go on; with
-    // buffer_output_close it is closed after the loop.
-    ++f.refused;
-    if (settings_.buffer_output_close) slow_.push_back(&c);
-    return;
-  }
-  queue_shared(c, s);
-  // The client's inflater now holds this message in its window, which our
-  // deflater never saw: with context takeover its next message could refer
-  // to the wrong bytes. Forgetting the window is always safe for the client.
-  if (packed && c.deflater->context_takeover()) c.deflater->reset();
-  ++f.delivered;
 }
 
 void Reactor::end_fan_out(const Fanout& f) {
@@ -110,7 +132,6 @@ void Reactor::end_fan_out(const Fanout& f) {
 // The frame without compression, in buffer `which`; empty when it does not
 // fit (the buffer's offsets are 32 bits).
 SharedSpan Reactor::plain_frame(Fanout& f, int which) {
-  if (!f.plain[which].empty()) return f.plain[which];
   uint8_t header[core::kMaxFrameHeaderSize];
   size_t n = core::write_frame_header(header, f.opcode, true, false, f.data.size());
   if (!shared_frames_.fits(which, n + f.data.size())) return {};
@@ -138,22 +159,6 @@ SharedSpan Reactor::packed_frame(Fanout& f) {
     }
   }
   return f.packed_state == Fanout::Packed::Ready ? f.packed : SharedSpan{};
-}
-
-// The common case (nothing else waits for this connection) only moves the
-// end of its span: frames of consecutive fan-outs are adjacent in its
-// buffer. Otherwise the bytes are copied behind what waits.
-void Reactor::queue_shared(Connection& c, SharedSpan s) {
-  if (c.out.empty() && (c.shared.empty() || c.shared.end == s.begin)) {
-    if (c.shared.empty()) c.shared.begin = s.begin;
-    c.shared.end = s.end;
-    if (!c.dirty) {
-      c.dirty = true;
-      dirty_.push_back(&c);
-    }
-    return;
-  }
-  queue_output(c, shared_frames_.bytes(c.shared_buffer(), s));
 }
 
 void Reactor::take_shared(Connection& c) {
