@@ -47,6 +47,10 @@ int Worker::cluster_query(uint64_t conn, cluster::QueryKind kind) {
   ClusterStats& cs = stats_.block().cluster;
   uint32_t target = node_of(conn);
   if (!cs.is_live(target) || !links_[0].open) return 0;
+  std::atomic<uint32_t>& slot = stats_.block().replies[id_].value;
+  // A successor in this worker slot continues after its predecessor's last
+  // sequence, so an old answer left in the slot never matches a new query.
+  if (query_seq_ == 0) query_seq_ = slot.load(std::memory_order_acquire) & 0xFFFFFF;
   query_seq_ = (query_seq_ + 1) & 0xFFFFFF;
   if (query_seq_ == 0) query_seq_ = 1;
   const uint32_t seq = query_seq_;
@@ -63,7 +67,6 @@ int Worker::cluster_query(uint64_t conn, cluster::QueryKind kind) {
   // The answer comes through the shared stats (the bridge writes this
   // worker's slot and wakes it), not through the channel: nothing the
   // channel holds is read or reordered while the plugin waits.
-  std::atomic<uint32_t>& slot = stats_.block().replies[id_].value;
   const auto deadline = std::chrono::steady_clock::now() + kQueryTimeout;
   for (;;) {
     uint32_t v = slot.load(std::memory_order_acquire);

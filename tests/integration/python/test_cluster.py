@@ -100,9 +100,9 @@ class Redis:
         self.stop()
 
 
-def node_config(redis_port, number, workers=2, reactors=2, ttl="1s", interval="200ms"):
+def node_config(redis_port, number, workers=2, reactors=2, ttl="1s", interval="200ms", extra=""):
     return probe_config(
-        f"worker_num: {workers}\nreactor_num: {reactors}\n"
+        f"worker_num: {workers}\nreactor_num: {reactors}\n" + extra +
         "cluster:\n"
         f"  redis: 127.0.0.1:{redis_port}\n"
         f"  node_id: node-{number}\n"
@@ -342,6 +342,34 @@ async def test_cluster_redis_unreachable_at_start():
                 # Retries with back-off, then joins: its node channel is subscribed.
                 assert await wait_until(lambda: redis.numsub("wsd:node:1") == 1, 15)
                 await ask_self(ws, "bcast hi", "bcast 0", "hi")
+
+
+@process_only("a cluster needs PROCESS mode")
+@requires(REDIS, "redis-server")
+async def test_cluster_metrics():
+    from test_metrics import scrape
+    with Redis() as redis, Server(node_config(redis.port, 1, extra="admin_port: 0\n")) as a, \
+            Server(node_config(redis.port, 2)) as b:
+        async with websockets.connect(a.url()) as ca, websockets.connect(b.url()) as cb:
+            await wait_nodes(ca, [1, 2])
+            id_b = await whoami(cb)
+            assert await ask(ca, f"push {id_b} over") == "push 0"
+            assert await recv(cb) == "over"
+            assert await ask(cb, f"push {await whoami(ca)} back") == "push 0"
+            assert await recv(ca) == "back"
+            dead = (77 << 52) | (1 << 24) | 1   # node 77 never lived
+            assert await ask(ca, f"push {dead} x") == "push -1"
+            redis.command("PUBLISH", "wsd:node:1", "junk")
+            assert await wait_until(lambda: "cluster: dropped" in a.log())
+            m = scrape(a)
+            assert m["wsd_cluster_node_number"] == 1
+            assert m["wsd_cluster_up"] == 1
+            assert m["wsd_cluster_nodes"] == 2
+            assert m["wsd_cluster_connections"] >= 1
+            assert m["wsd_cluster_messages_sent_total"] >= 1
+            assert m["wsd_cluster_messages_received_total"] >= 1
+            assert m["wsd_cluster_send_failures_total"] >= 1
+            assert m["wsd_cluster_dropped_total"] == 1
 
 
 def test_cluster_refused_in_base_mode():
