@@ -92,7 +92,8 @@ def loadgen(args, port, flags, pids, publish_port=None):
     lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
     if not lines:
         raise RuntimeError(f"wsd-loadgen exited {out.returncode}:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
-    result = {}
+    result = {"error_lines": [l.strip() for l in out.stdout.splitlines()
+                              if "error" in l.lower() and not l.startswith("RESULT")]}
     for item in lines[-1].split()[1:]:
         k, _, v = item.partition("=")
         result[k] = v
@@ -160,14 +161,12 @@ def main():
     print("| setup | case | publishes/s | deliveries/s | latency p50 ms | p99 ms | errors |")
     print("|---|---|---|---|---|---|---|")
     for setup, name, r, _ in runs:
-        def g(*keys):
-            for k in keys:
-                if k in r:
-                    return r[k]
-            return "?"
-        print(f"| {setup} | {name} | {g('broadcasts_per_s', 'publishes_per_s', 'sent_per_s')} | "
-              f"{g('deliveries_per_s', 'received_per_s', 'msgs_per_s')} | {g('p50_ms', 'lat_p50_ms')} | "
-              f"{g('p99_ms', 'lat_p99_ms')} | {g('errors')} |")
+        ms = lambda k: f"{float(r[k]) / 1000:.1f}" if k in r else "?"
+        print(f"| {setup} | {name} | {r.get('published_per_sec', '?')} | {r.get('deliveries_per_sec', '?')} | "
+              f"{ms('p50_us')} | {ms('p99_us')} | {r.get('errors', '?')} |")
+    for setup, name, r, _ in runs:
+        for line in r["error_lines"]:
+            print(f"[{setup} / {name}] {line}")
     print("\nRESULT lines:")
     for setup, name, _, line in runs:
         print(f"[{setup} / {name}] {line}")

@@ -187,8 +187,10 @@ void ClusterBridge::drop(std::string_view why, std::string_view channel) {
 }
 
 void ClusterBridge::on_message(std::string_view channel, std::string_view payload) {
+  // One copy, shared by every reactor the message goes to (hiredis frees its reply after this call).
+  auto bytes = std::make_shared<const std::string>(payload);
   WireMessage m;
-  if (!cluster::decode(payload, m)) return drop("malformed or foreign (not a wsd1 message)", channel);
+  if (!cluster::decode(*bytes, m)) return drop("malformed or foreign (not a wsd1 message)", channel);
   // The channel says what may arrive on it.
   bool on_node = channel == own_channel_;
   bool fits = false;
@@ -223,10 +225,7 @@ void ClusterBridge::on_message(std::string_view channel, std::string_view payloa
        !core::is_valid_utf8(reinterpret_cast<const uint8_t*>(m.data.data()), m.data.size())))
     return drop("an invalid close code or reason", channel);
   stats_.received.add();
-  auto bytes = std::make_shared<const std::string>(payload);
-  WireMessage own;
-  cluster::decode(*bytes, own);   // views into the shared copy
-  act(own, std::move(bytes));
+  act(m, std::move(bytes));
 }
 
 bool ClusterBridge::valid_push(const WireMessage& m) const {
