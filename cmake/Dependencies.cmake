@@ -7,6 +7,7 @@ find_package(ZLIB REQUIRED)                 # zlib1g-dev
 find_package(yaml-cpp REQUIRED)             # libyaml-cpp-dev
 find_package(spdlog REQUIRED)               # libspdlog-dev
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core libevent_pthreads)  # libevent-dev
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)                           # libhiredis-dev (cluster/)
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)                     # libsystemd-dev
 
 # libhttp-parser-dev ships neither a CMake config nor a pkg-config file.

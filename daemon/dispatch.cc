@@ -180,6 +180,11 @@ void Reactor::on_channel_message(int w, const ipc::MessageHeader& h, std::string
     case ipc::MessageType::Publish:
     case ipc::MessageType::Broadcast:
       command(h.type, h.conn, h.aux, payload);
+      if (cluster_ && (h.type == ipc::MessageType::Publish || h.type == ipc::MessageType::Broadcast))
+        forward_to_cluster(h, payload);
+      break;
+    case ipc::MessageType::ClusterSend:
+      forward_to_cluster(h, payload);
       break;
     case ipc::MessageType::Processed: {
       WorkerLink& link = workers_[w];

@@ -33,6 +33,7 @@ Master::Master(const config::Config& config, LaunchInfo launch)
 
 Master::~Master() {
   reactors_.clear();
+  cluster_.reset();   // its events live on base_; reactors used it
   for (Control& c : controls_) {
     if (c.ev) event_free(c.ev);
   }
@@ -131,6 +132,13 @@ std::string Master::join_fds(const std::vector<int>& fds) {
 
 int Master::run() {
   signal(SIGPIPE, SIG_IGN);
+  if (config_.cluster.enabled && config_.mode == config::Mode::Base) {
+    // BASE mode reaches only a worker's own connections; a cluster needs the
+    // master's routing (docs/cluster.md).
+    spdlog::critical("cluster: needs mode: process (BASE mode cannot route pushes between processes); "
+                     "remove the cluster section or set mode: process");
+    return 1;
+  }
   // Certificates and keys are checked before anything is bound.
   std::string error;
   if (!load_listeners(settings_, config_, error)) {
@@ -181,10 +189,12 @@ int Master::run() {
   uint64_t shares = config_.mode == config::Mode::Base ? static_cast<uint64_t>(config_.worker_num) : 1;
   auto capacity = static_cast<uint32_t>(
       std::min<uint64_t>((static_cast<uint64_t>(config_.max_connection) + 1) * shares + shares, kSlotMask));
-  sessions_ = SessionTable::create(capacity);
+  sessions_ = SessionTable::create(capacity, config_.cluster.enabled ? static_cast<uint32_t>(config_.cluster.node_number) : 0);
   bool base = config_.mode == config::Mode::Base;
   stats_ = SharedStats::create(static_cast<uint32_t>(config_.worker_num),
                                static_cast<uint32_t>(base ? config_.worker_num : config_.reactor_num));
+  if (config_.cluster.enabled)
+    cluster_ = std::make_unique<ClusterBridge>(base_, config_.cluster, settings_.package_max_length, sessions_, stats_);
   if (base && config_.max_request > 0)
     spdlog::warn("max_request is ignored in BASE mode: replacing a worker would close its connections");
   workers_.resize(config_.worker_num);   // never resized again: respawn timers point into it
@@ -238,7 +248,13 @@ bool Master::start_process_mode() {
   for (int r = 0; r < nr; ++r) {
     reactors_.push_back(std::make_unique<Reactor>(r, settings_, sessions_, routes_, by_slot_, reactor_ends[r]));
     reactors_.back()->set_stats(&stats_.reactor(r));
+    reactors_.back()->set_cluster(cluster_.get());
     reactors_.back()->start();
+  }
+  if (cluster_) {
+    std::vector<Reactor*> rs;
+    for (auto& r : reactors_) rs.push_back(r.get());
+    cluster_->start(std::move(rs));
   }
   for (ListenSocket& l : listeners_) l.ev = event_new(base_, l.fd, EV_READ | EV_PERSIST, &Master::on_accept, this);
   return true;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/cluster_bridge.h"
 #include "daemon/connection.h"
 #include "daemon/reactor.h"
 #include "daemon/routes.h"
@@ -98,6 +99,7 @@ class Master {
   SessionTable sessions_;
   SharedStats stats_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<ClusterBridge> cluster_;   // PROCESS mode with a `cluster:` section
   struct event* max_request_ev_ = nullptr;
   Connection** by_slot_ = nullptr;
   std::vector<ListenSocket> listeners_;

@@ -107,6 +107,23 @@ std::string render_metrics(const SharedStats& stats, const MasterView& view) {
     for (uint32_t w = 0; w < b.worker_num; ++w)
       p.sample(m.name, (stats.worker(static_cast<int>(w)).*m.field).get(), label("worker", w));
   }
+  // The cluster (docs/cluster.md), only with a `cluster:` section.
+  const ClusterStats& c = b.cluster;
+  if (c.node_number.get() != 0) {
+    p.one("cluster_node_number", "gauge", "This node's number in the cluster (the top 12 bits of its ids).",
+          c.node_number.get());
+    p.one("cluster_up", "gauge", "1 while both Redis links (publish and subscribe) are connected.", c.up.get());
+    p.one("cluster_nodes", "gauge", "Live cluster nodes, this one included.", c.nodes.get());
+    p.one("cluster_connections", "gauge", "Connections on all live nodes, as of the last heartbeat.",
+          c.connections.get());
+    p.one("cluster_messages_sent_total", "counter", "Messages PUBLISHed to other nodes.", c.sent.get());
+    p.one("cluster_messages_received_total", "counter", "Messages from other nodes acted on.", c.received.get());
+    p.one("cluster_send_failures_total", "counter",
+          "Cross-node operations refused: the node is not live, Redis is down, a query timed out.",
+          c.send_failures.get());
+    p.one("cluster_dropped_total", "counter", "Malformed or foreign messages read on this node's channels.",
+          c.dropped.get());
+  }
   return p.take();
 }
 

@@ -49,6 +49,12 @@ int api_push_impl(wsd_ctx* ctx, wsd_conn_t conn, const void* data, size_t len, i
   if (!valid_push_opcode(opcode)) return WSD_ERR_INVALID;
   if (opcode >= WSD_OPCODE_CLOSE && len > 125) return WSD_ERR_INVALID;
   Worker& w = *ctx->worker;
+  if (w.remote(conn)) {
+    // Another node's connection: its own checks run over there.
+    if (len > w.settings().package_max_length) return WSD_ERR_TOO_BIG;
+    return w.cluster_send(cluster::WireType::Push, conn, static_cast<uint16_t>(opcode | ((flags & 0xFF) << 8)),
+                          std::string_view(static_cast<const char*>(data), data ? len : 0));
+  }
   int rc = check_target(w, conn, len);
   if (rc == WSD_ERR_BUFFER_FULL && w.settings().buffer_output_close) {
     // The configured policy for a client that does not read: close it (1008).
@@ -66,6 +72,9 @@ int api_disconnect_impl(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* rea
   if (reason_len > 125 || (reason_len && !core::is_valid_utf8(reinterpret_cast<const uint8_t*>(reason), reason_len)))
     return WSD_ERR_INVALID;
   Worker& w = *ctx->worker;
+  if (w.remote(conn))
+    return w.cluster_send(cluster::WireType::Close, conn, static_cast<uint16_t>(code),
+                          std::string_view(reason ? reason : "", reason_len));
   uint8_t status = w.websocket_status(conn);
   if (status == 0xFF || status == WSD_STATUS_CLOSING) return WSD_ERR_NO_CONNECTION;
   if (status != WSD_STATUS_ACTIVE) return WSD_ERR_NOT_WEBSOCKET;
@@ -87,6 +96,7 @@ int api_push_frame_impl(wsd_ctx* ctx, wsd_conn_t conn, const wsd_frame* f) {
 
 int api_close_impl(wsd_ctx* ctx, wsd_conn_t conn) {
   Worker& w = *ctx->worker;
+  if (w.remote(conn)) return w.cluster_send(cluster::WireType::Close, conn, 0, {});
   if (!w.sessions().exists(conn)) return WSD_ERR_NO_CONNECTION;
   return w.send_to_reactor(conn, ipc::MessageType::CloseConnection, 0, {});
 }
@@ -107,9 +117,13 @@ int api_disconnect(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* reason, 
 }
 int api_close(wsd_ctx* ctx, wsd_conn_t conn) { return ctx->worker->counters().count(api_close_impl(ctx, conn)); }
 
-int api_exist(wsd_ctx* ctx, wsd_conn_t conn) { return ctx->worker->sessions().exists(conn) ? 1 : 0; }
+int api_exist(wsd_ctx* ctx, wsd_conn_t conn) {
+  if (ctx->worker->remote(conn)) return ctx->worker->cluster_query(conn, cluster::QueryKind::Exist);
+  return ctx->worker->sessions().exists(conn) ? 1 : 0;
+}
 
 int api_is_established(wsd_ctx* ctx, wsd_conn_t conn) {
+  if (ctx->worker->remote(conn)) return ctx->worker->cluster_query(conn, cluster::QueryKind::Established);
   return ctx->worker->websocket_status(conn) == WSD_STATUS_ACTIVE ? 1 : 0;
 }
 
@@ -309,6 +323,9 @@ int api_stats(wsd_ctx* ctx, wsd_stats* out) {
   s.pushes_refused = st.sum(&ReactorStats::deliveries_refused);
   s.lost_events = st.sum(&ReactorStats::lost_events);
   s.topic_count = st.sum(&ReactorStats::topics);
+  const ClusterStats& cs = st.block().cluster;
+  s.cluster_nodes = cs.node_number.get() ? cs.nodes.get() : 1;
+  s.cluster_connection_num = cs.node_number.get() ? cs.connections.get() : s.connection_num;
   for (uint32_t w = 0; w < s.worker_num; ++w) {
     const WorkerStats& ws = st.worker(static_cast<int>(w));
     s.request_count += ws.events.get();
@@ -399,6 +416,23 @@ int api_broadcast(wsd_ctx* ctx, const void* data, size_t len, int opcode, int fl
   return w.counters().count(rc);
 }
 
+// The live nodes (this one included), from the bitmap the master's bridge
+// keeps in the shared stats. Without a cluster: none (0).
+size_t api_cluster_nodes(wsd_ctx* ctx, uint16_t* out, size_t max) {
+  const SharedStats& st = ctx->worker->stats();
+  if (!st.valid() || st.block().cluster.node_number.get() == 0) return 0;
+  const ClusterStats& cs = st.block().cluster;
+  size_t n = 0;
+  for (uint32_t node = 1; node < static_cast<uint32_t>(kMaxClusterNodes); ++node) {
+    if (!cs.is_live(node)) continue;
+    if (out && n < max) out[n] = static_cast<uint16_t>(node);
+    ++n;
+  }
+  return n;
+}
+
+int api_node_number(wsd_ctx* ctx) { return ctx->worker->node(); }
+
 const wsd_api kApi = {
     WSD_PLUGIN_ABI_VERSION, sizeof(wsd_api),
     api_push, api_push_frame, api_disconnect, api_close,
@@ -412,6 +446,7 @@ const wsd_api kApi = {
     api_response_status, api_response_header, api_response_write, api_response_end,
     api_stats, api_worker_stats,
     api_subscribe, api_unsubscribe, api_publish, api_broadcast,
+    api_cluster_nodes, api_node_number,
 };
 
 }  // namespace

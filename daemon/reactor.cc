@@ -282,11 +282,14 @@ void Reactor::replay_stashed() {
 void Reactor::take_inbox() {
   std::vector<Accepted> batch;
   std::vector<NewChannel> channels;
+  std::vector<ClusterItem> from_cluster;
   {
     std::lock_guard lock(inbox_mutex_);
     batch.swap(inbox_);
     channels.swap(new_channels_);
+    from_cluster.swap(cluster_inbox_);
   }
+  if (!from_cluster.empty()) run_cluster_items(from_cluster);
   for (const NewChannel& nc : channels) {
     if (nc.retire) {
       start_retirement(nc.worker, nc.fd);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/message_reader.h"
+#include "daemon/cluster_bridge.h"
 #include "daemon/connection.h"
 #include "daemon/request_codec.h"
 #include "daemon/routes.h"
@@ -97,6 +98,13 @@ class Reactor : private core::MessageSink {
   void set_stats(ReactorStats* stats) { stats_ = stats; }
   // Thread-safe: hellos seen (workers that reported their plugins).
   int hellos() const { return hellos_.load(); }
+  // PROCESS mode with a cluster, before start(): topics are reported to the
+  // bridge, and reactor 0 forwards the workers' cluster sends, publishes and
+  // broadcasts to it (cluster_phase.cc).
+  void set_cluster(ClusterBridge* bridge);
+  // Thread-safe: a message from another node (push, close, publish,
+  // broadcast), run on this reactor's loop like a worker's command.
+  void cluster_deliver(ClusterItem item);
 
  private:
   struct WorkerLink {
@@ -197,6 +205,10 @@ class Reactor : private core::MessageSink {
   void flush_channel(int w);
   void resume_paused(int w);
 
+  // cluster (cluster_phase.cc)
+  void run_cluster_items(std::vector<ClusterItem>& items);
+  void forward_to_cluster(const ipc::MessageHeader& h, std::string_view payload);
+
   // timers (reactor.cc)
   static void on_tick(evutil_socket_t, short, void* arg);
   void check_deadlines();
@@ -246,6 +258,8 @@ class Reactor : private core::MessageSink {
     bool retire;   // true: a reload (hand over in order); false: after a crash
   };
   std::vector<NewChannel> new_channels_;   // under inbox_mutex_
+  std::vector<ClusterItem> cluster_inbox_;  // under inbox_mutex_
+  ClusterBridge* cluster_ = nullptr;
   std::atomic<int> retiring_count_{0};
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;

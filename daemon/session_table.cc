@@ -21,7 +21,7 @@ SessionSlot* slots_after(SessionHeader* h) {
 }
 }  // namespace
 
-SessionTable SessionTable::create(uint32_t capacity) {
+SessionTable SessionTable::create(uint32_t capacity, uint32_t node) {
   SessionTable t;
   t.fd_ = memfd_create("wsd-sessions", 0);
   if (t.fd_ < 0) throw std::runtime_error("memfd_create failed");
@@ -32,6 +32,7 @@ SessionTable SessionTable::create(uint32_t capacity) {
   t.header_ = static_cast<SessionHeader*>(p);  // memfd pages start zeroed
   t.header_->capacity = capacity;
   t.header_->next_sequence.store(1);
+  t.header_->node = node;
   t.slots_ = slots_after(t.header_);
   // Slot 0 is never used, so that id 0 can mean "none".
   t.free_.reserve(1024);
@@ -111,6 +112,12 @@ uint64_t SessionTable::acquire(const SessionInfo& info) {
   }
   uint64_t seq = header_->next_sequence.fetch_add(1, std::memory_order_relaxed);
   uint64_t id = (seq << kSlotBits) | index;
+  if (header_->node != 0) {
+    // The sequence wraps after 2^28 connections: a slot's id can recur only
+    // after that many connections, where a plain id never recurs.
+    uint64_t masked = seq & kClusterSequenceMask;
+    id = (uint64_t{header_->node} << kNodeShift) | ((masked ? masked : 1) << kSlotBits) | index;
+  }
   SessionSlot& s = slots_[index];
   s.version.fetch_add(1, std::memory_order_acq_rel);
   s.info = info;

@@ -69,12 +69,42 @@ struct alignas(64) WorkerStats {
   Counter queue_bytes;          // bytes queued towards the reactors now (a gauge)
 };
 
+// The cluster (docs/cluster.md): written by the master's ClusterBridge, read
+// by workers (push to a remote id checks `live` without a round trip) and by
+// /metrics. Zero without a `cluster:` section.
+constexpr int kMaxClusterNodes = 4096;   // node numbers 1..4095
+struct alignas(64) ClusterStats {
+  Counter node_number;          // this node's (0: no cluster)
+  Counter up;                   // 1 while both Redis links are connected (a gauge)
+  Counter nodes;                // live nodes, this one included (a gauge)
+  Counter connections;          // connections on all live nodes (a gauge, as of the last heartbeat)
+  Counter sent;                 // messages PUBLISHed to other nodes
+  Counter received;             // messages from other nodes acted on
+  Counter send_failures;        // cross-node operations refused: node not live, Redis down
+  Counter dropped;              // malformed or foreign messages read on our channels
+  std::atomic<uint64_t> live[kMaxClusterNodes / 64];   // bitmap of live node numbers
+
+  bool is_live(uint32_t node) const {
+    return node < kMaxClusterNodes && (live[node / 64].load(std::memory_order_relaxed) >> (node % 64)) & 1;
+  }
+};
+
+// A worker waiting for a remote exist / is_established answer: the master
+// stores the query's 24-bit sequence with the answer in bit 24 (one store,
+// so a late reply to an earlier query cannot mix with this one) and wakes
+// the futex on it. One per worker slot.
+struct alignas(64) ClusterReplySlot {
+  std::atomic<uint32_t> value{0};
+};
+
 struct StatsBlock {
   int64_t start_time;           // unix seconds
   uint32_t worker_num;
   uint32_t reactor_count;       // blocks in use below
   ReactorStats reactors[kMaxReactorStats];
   WorkerStats workers[kMaxWorkerStats];
+  ClusterStats cluster;
+  ClusterReplySlot replies[kMaxWorkerStats];
 };
 
 class SharedStats {

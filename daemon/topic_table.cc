@@ -7,6 +7,7 @@ bool TopicTable::subscribe(Connection* c, std::string_view topic) {
   if (it == topics_.end()) {
     it = topics_.emplace(std::string(topic), Topic{}).first;
     it->second.name = &it->first;
+    if (watcher_) watcher_(topic, true);
   }
   Topic& t = it->second;
   std::vector<Membership>& mine = by_conn_[c];
@@ -79,7 +80,9 @@ void TopicTable::remove_member(Topic& t, uint32_t i) {
 }
 
 void TopicTable::erase_if_empty(Topic& t) {
-  if (t.members.empty()) topics_.erase(topics_.find(*t.name));
+  if (!t.members.empty()) return;
+  if (watcher_) watcher_(*t.name, false);
+  topics_.erase(topics_.find(*t.name));
 }
 
 }  // namespace wsd::daemon

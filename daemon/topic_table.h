@@ -37,6 +37,9 @@ class TopicTable {
   size_t size() const { return topics_.size(); }
   // How many topics c is subscribed to.
   size_t topics_of(Connection* c) const;
+  // Told when a topic gets its first subscriber (true) and loses its last
+  // (false): the cluster keeps one Redis subscription per such topic.
+  void set_watcher(std::function<void(std::string_view topic, bool first)> fn) { watcher_ = std::move(fn); }
 
  private:
   struct Topic {
@@ -58,6 +61,7 @@ class TopicTable {
 
   std::unordered_map<std::string, Topic, Hash, std::equal_to<>> topics_;
   std::unordered_map<Connection*, std::vector<Membership>> by_conn_;
+  std::function<void(std::string_view, bool)> watcher_;
 };
 
 }  // namespace wsd::daemon

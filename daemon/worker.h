@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "cluster/wire.h"
 #include "config/config.h"
 #include "daemon/counters.h"
 #include "daemon/plugin_host.h"
@@ -68,6 +69,23 @@ class Worker : public LocalDelivery {
   // Publish (topic not empty) or broadcast: one message to every reactor
   // (PROCESS mode) or to this process's reactor (BASE mode).
   int fan_out(std::string_view topic, uint16_t aux, std::string_view data);
+  // Cluster (worker_cluster.cc). This node's number (0: no cluster), as the
+  // master announced it in the shared stats.
+  uint16_t node() const {
+    return stats_.valid() ? static_cast<uint16_t>(stats_.block().cluster.node_number.get()) : 0;
+  }
+  // An id held by another node: push, disconnect, close, exist and
+  // is_established take the cluster path.
+  bool remote(uint64_t conn) const {
+    uint32_t n = node_of(conn);
+    return n != 0 && n != node();
+  }
+  // A push or close for another node's connection, through reactor 0 and
+  // the master's bridge. WSD_ERR_NO_CONNECTION at once when that node is not live.
+  int cluster_send(cluster::WireType type, uint64_t conn, uint16_t aux, std::string_view data);
+  // exist / is_established for another node's connection: a bounded
+  // blocking wait (200 ms) for that node's answer; 0 when it does not come.
+  int cluster_query(uint64_t conn, cluster::QueryKind kind);
   int defer(wsd_ctx* ctx, wsd_defer_fn fn, void* arg);
   uint64_t add_timer(wsd_ctx* ctx, uint64_t ms, bool repeat, wsd_timer_fn fn, void* arg);
   bool clear_timer(uint64_t timer_id);
@@ -145,6 +163,7 @@ class Worker : public LocalDelivery {
   struct event* stop_ev_ = nullptr;
   struct event* reload_ev_ = nullptr;
   bool not_supported_logged_ = false;
+  uint32_t query_seq_ = 0;
   std::string scratch_;
 };
 

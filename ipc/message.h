@@ -26,6 +26,7 @@ enum class MessageType : uint8_t {
   Unsubscribe = 37,      // conn: the connection; payload: topic
   Publish = 38,          // conn: topic length; aux: opcode | flags << 8; payload: topic, then data
   Broadcast = 39,        // aux: opcode | flags << 8; payload: data
+  ClusterSend = 40,      // to reactor 0: conn: the target node; payload: an encoded cluster/wire message
   // worker -> master (main thread)
   Hello = 64,            // payload: one capability byte per plugin
 };

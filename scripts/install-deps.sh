@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libevent-dev libssl-dev zlib1g-dev libyaml-cpp-dev libspdlog-dev
   doctest-dev libsystemd-dev libhttp-parser-dev libbenchmark-dev
+  libhiredis-dev redis-server   # cluster/ (hiredis); the cluster tests start their own redis-server
   python3 python3-websockets openssl
   man-db groff-base          # the man_pages test (man --warnings, groff, lexgrog)
   dpkg-dev lintian           # the package_deb test (cpack's dpkg-shlibdeps, lintian)

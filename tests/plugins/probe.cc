@@ -33,6 +33,8 @@
 //   bcast <text>           -> broadcast text; reply "bcast <rc>"
 //   bcastc <text>          -> the same with WSD_FLAG_COMPRESS
 //   bcastop <op> <n>       -> broadcast n bytes with opcode op; reply "bcast <rc>"
+//   nodes                  -> "nodes <this node's number> <live node numbers...> conns <cluster connections>"
+//   kick <id> <code>       -> disconnect another connection (any node); reply "kick <rc>"
 //
 // Built a second time as probe_hs.so (PROBE_CUSTOM_HANDSHAKE) with a custom
 // handshake handler: it records "handshake <id>", refuses with the status in
@@ -269,6 +271,16 @@ struct Probe {
                            " total=" + std::to_string(st->total_request_count) +
                            " messages=" + std::to_string(st->messages) + " restarts=" + std::to_string(st->restarts));
       }
+    } else if (cmd == "nodes") {
+      std::string reply = "nodes " + std::to_string(s.node_number());
+      for (uint16_t n : s.cluster_nodes()) reply += " " + std::to_string(n);
+      reply += " conns " + std::to_string(s.stats().cluster_connection_num);
+      s.push(f.conn, reply);
+    } else if (cmd == "kick") {
+      uint64_t id = 0;
+      int code = 4000;
+      in >> id >> code;
+      s.push(f.conn, "kick " + std::to_string(s.disconnect(id, code, "kicked")));
     } else if (cmd == "countall") {
       s.push(f.conn, "countall " + std::to_string(s.connections(false).size()));
     } else if (cmd == "after") {
