@@ -82,7 +82,8 @@ async def test_metrics_count_what_the_test_did():
                              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"
                              ).startswith(b"HTTP/1.1 426")
         assert raw_handshake(s.port, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400")
-        live = scrape(s)
+        # the refused handshakes' connections close a moment after their answer
+        live = await scrape_until(s, lambda v: v["wsd_connections"] == 3)
         assert live["wsd_connections"] == 3, live
         for ws in clients:
             await ws.close()
