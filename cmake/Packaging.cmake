@@ -21,8 +21,9 @@ clients noticing. It serves ws:// and wss://, speaks the PROXY protocol and
 runs under systemd (Type=notify, reload with SIGHUP).
 
 This package holds the daemon, the example plugins (echo, broadcast,
-handshake), the plugin headers with a pkg-config file, the systemd unit and
-/etc/wsd/server.yaml, an echo server on 127.0.0.1:9501.")
+handshake, and a chat with its web page), the plugin headers with a
+pkg-config file, the systemd unit and /etc/wsd/server.yaml, an echo server
+on 127.0.0.1:9501.")
 
 # Absolute destinations (/etc/wsd, /lib/systemd/system) and the unit's paths
 # are decided at install time from the prefix: install with DESTDIR into the

@@ -6,7 +6,7 @@
 //   node tests/interop/node_ws.mjs --wsd build/daemon/wsd --plugins build/plugins \
 //        --modules build/npm [--tls]
 //
-// `ws` is installed into --modules by setup_npm_ws.sh; without it the test
+// `ws` is installed into --modules by tests/setup_npm.sh; without it the test
 // exits 77 (skipped). Every wait is bounded; wsd listens on 127.0.0.1:0.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';

@@ -31,6 +31,7 @@ EXPECTED_FILES = {
     "usr/lib/wsd/plugins/echo.so": "-rw-r--r--",
     "usr/lib/wsd/plugins/broadcast.so": "-rw-r--r--",
     "usr/lib/wsd/plugins/handshake.so": "-rw-r--r--",
+    "usr/lib/wsd/plugins/chat.so": "-rw-r--r--",          # its page is compiled in
     "usr/share/man/man8/wsd.8.gz": "-rw-r--r--",
     "usr/share/man/man5/server.yaml.5.gz": "-rw-r--r--",
     "usr/share/doc/wsd/changelog.gz": "-rw-r--r--",
