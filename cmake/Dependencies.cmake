@@ -6,7 +6,9 @@ find_package(OpenSSL 3 REQUIRED)            # libssl-dev
 find_package(ZLIB REQUIRED)                 # zlib1g-dev
 find_package(yaml-cpp REQUIRED)             # libyaml-cpp-dev
 find_package(spdlog REQUIRED)               # libspdlog-dev
+find_package(nlohmann_json 3 REQUIRED)      # nlohmann-json3-dev (header-only; the chat plugin)
 pkg_check_modules(LIBEVENT REQUIRED IMPORTED_TARGET libevent_core libevent_pthreads)  # libevent-dev
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)                           # libhiredis-dev (cluster/)
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)                     # libsystemd-dev
 
 # libhttp-parser-dev ships neither a CMake config nor a pkg-config file.

@@ -52,6 +52,21 @@ struct Plugin {
   int line = 0;
 };
 
+// Several nodes over Redis (docs/cluster.md). Absent: a single node, no Redis.
+struct Cluster {
+  bool enabled = false;
+  std::string redis_host = "127.0.0.1";   // or a unix socket path (redis_unix)
+  uint16_t redis_port = 6379;
+  std::string redis_unix;                 // "unix:/run/redis.sock" in `redis:` -> the path
+  std::string password;                   // AUTH, when set
+  int database = 0;                       // SELECT; pub/sub ignores it, the heartbeat keys live there
+  std::string channel_prefix = "wsd";     // channels and keys: <prefix>:...
+  std::string node_id;                    // this node's name; derived (host name and port) if not given
+  int node_number = 0;                    // 1..4095 in connection ids; 0 = derived from node_id
+  double heartbeat_interval = 1;          // seconds between liveness announcements
+  double heartbeat_ttl = 3;               // a node silent this long is gone
+};
+
 struct Config {
   std::string source_file;          // the file it came from ("" for built-in defaults)
 
@@ -117,6 +132,8 @@ struct Config {
   std::string group;
   double worker_respawn_max_delay = 10;  // seconds, > 0: back-off cap for a crashing worker
   double reload_timeout = 30;            // seconds, > 0: one worker's hand-over during a reload
+
+  Cluster cluster;
 };
 
 }  // namespace wsd::config

@@ -47,6 +47,7 @@ LoadResult load(const std::string& yaml, const std::string& name, const std::str
     read_options(ctx, root, draft);
     read_listeners(ctx, root, draft);
     read_plugins(ctx, draft);
+    read_cluster(ctx, draft);
     result.config = std::move(draft.config);
   } catch (const YAML::Exception& e) {
     // Not expected: the readers avoid yaml-cpp's throwing conversions.

@@ -26,6 +26,10 @@ LoadResult load_config_string(const std::string& yaml, const std::string& name,
                               const std::string& base_dir,
                               const std::vector<std::string>& overrides = {});
 
+// Every top-level option the loader accepts, in its table's order (the
+// listener keys included). Tests check the documentation against it.
+std::vector<std::string> option_names();
+
 // "2M" → 2097152, "64K", "1G", plain numbers (bytes). false on junk.
 bool parse_size(const std::string& text, uint64_t& out);
 // "30s", "500ms", "2m", "1h", plain numbers (seconds). false on junk.

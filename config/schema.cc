@@ -140,6 +140,7 @@ std::vector<K> build_keys() {
       admin_host(),
       integer("admin_port", &Config::admin_port, -1, 65535),
       deferred("plugins", &Draft::plugins),
+      deferred("cluster", &Draft::cluster),
       plugin_dir(),
       text("websocket_subprotocol", &Config::websocket_subprotocol),
       flag("websocket_compression", &Config::websocket_compression),
@@ -184,16 +185,26 @@ std::vector<K> build_keys() {
   return keys;
 }
 
+const std::vector<K>& top_level_keys() {
+  static const std::vector<K> keys = build_keys();
+  return keys;
+}
+
 }  // namespace
 
 void read_options(Context& ctx, const YAML::Node& root, Draft& draft) {
-  static const std::vector<K> keys = build_keys();
-  read_map(ctx, root, "", keys, draft);
+  read_map(ctx, root, "", top_level_keys(), draft);
   Config& c = draft.config;
   if (c.heartbeat_idle_time == 0 && c.heartbeat_check_interval > 0) {
     c.heartbeat_idle_time = 2 * c.heartbeat_check_interval;
   }
   if (!draft.plugin_dir_given) c.plugin_dir = default_plugin_dirs();
+}
+
+std::vector<std::string> option_names() {
+  std::vector<std::string> names;
+  for (const K& k : top_level_keys()) names.emplace_back(k.name);
+  return names;
 }
 
 }  // namespace wsd::config

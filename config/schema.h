@@ -19,6 +19,7 @@ struct Draft {
   Listener first;                 // the listener keys given at the top level
   YAML::Node listeners;           // the `listeners:` value, if given
   YAML::Node plugins;             // the `plugins:` value, if given
+  YAML::Node cluster;             // the `cluster:` value, if given
   bool plugin_dir_given = false;
   // The top-level trusted_proxies had an error (reported): the listeners that
   // inherit it are not checked against it.
@@ -42,6 +43,9 @@ void read_listeners(Context& ctx, const YAML::Node& root, Draft& draft);
 // Builds config.plugins from `plugins:`, resolving files and checking names,
 // paths and the default.
 void read_plugins(Context& ctx, Draft& draft);
+
+// Builds config.cluster from `cluster:` (left disabled when absent).
+void read_cluster(Context& ctx, Draft& draft);
 
 // Applies "key=value" overrides to `root` (a map). Malformed ones, and paths
 // that lead nowhere, are reported.

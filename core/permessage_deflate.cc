@@ -480,6 +480,11 @@ bool Deflater::run(const uint8_t* data, size_t len, std::string& out) {
   return ok;
 }
 
+void Deflater::reset() {
+  // In place: a connection with context takeover keeps its stream anyway.
+  if (stream_ && deflateReset(&stream_->z) != Z_OK) stream_.reset();
+}
+
 size_t Deflater::memory_used() const {
   return stream_ ? sizeof(Stream) + stream_->allocated : 0;
 }

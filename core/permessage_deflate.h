@@ -71,6 +71,11 @@ class Deflater {
   bool compress(const uint8_t* data, size_t len, std::string& out);
   // Bytes of zlib state held now (memory accounting).
   size_t memory_used() const;
+  // Forgets the LZ77 window: the next message refers to nothing sent before
+  // it. A peer inflating with context takeover decodes it all the same.
+  void reset();
+  int window_bits() const { return window_bits_; }
+  bool context_takeover() const { return !no_context_takeover_; }
 
  private:
   struct Stream;

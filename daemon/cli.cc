@@ -42,13 +42,29 @@ bool parse_listen_fds(const std::string& s, std::vector<std::pair<int, uint16_t>
 }  // namespace
 
 const char* usage() {
-  return "usage: wsd --config FILE [--set KEY=VALUE]...   run the server (foreground)\n"
-         "       wsd --test-config --config FILE [--set KEY=VALUE]...   check the config, exit 0 or 1\n"
+  return "usage: wsd --config FILE [--set KEY=VALUE]...\n"
+         "       wsd --test-config --config FILE [--set KEY=VALUE]...\n"
          "       wsd --version | --help\n"
          "\n"
-         "  --config FILE      the YAML configuration (see docs/configuration.md)\n"
-         "  --set KEY=VALUE    override one option, e.g. --set port=9600 --set worker_num=4\n"
-         "  --test-config      load and validate the config (and the plugin files), then exit\n";
+         "Runs the wsd WebSocket server in the foreground (as systemd expects),\n"
+         "with the listeners and plugins FILE names. It logs to stderr unless\n"
+         "FILE sets log_file.\n"
+         "\n"
+         "  -c, --config FILE    the YAML configuration; the package installs\n"
+         "                       /etc/wsd/server.yaml (options: man server.yaml)\n"
+         "      --set KEY=VALUE  change one option of FILE, checked like the file:\n"
+         "                       --set port=9600 --set plugins.0.config.reply=hi\n"
+         "  -t, --test-config    check FILE and the plugin files it names, print\n"
+         "                       every problem, exit 0 (valid) or 1 (refused)\n"
+         "  -v, --version        print the version and the plugin ABI version\n"
+         "  -h, --help           print this help\n"
+         "\n"
+         "Signals to the master process: TERM or INT stop gracefully (clients get\n"
+         "close 1001), HUP reloads the config and plugins without dropping clients,\n"
+         "USR1 reopens log files.\n"
+         "Exit status: 0 stopped cleanly or config valid, 1 config refused or start\n"
+         "failed (the reason is logged), 2 bad command line.\n"
+         "More: man wsd, man server.yaml.\n";
 }
 
 bool parse_command_line(int argc, char** argv, CommandLine& out, std::string& error) {
@@ -57,6 +73,8 @@ bool parse_command_line(int argc, char** argv, CommandLine& out, std::string& er
     auto value = [&](const char* name) -> const char* {
       if (i + 1 >= argc) {
         error = std::string(name) + " needs a value";
+        if (arg == "--config" || arg == "-c") error += ", e.g. --config /etc/wsd/server.yaml";
+        if (arg == "--set") error += ", e.g. --set port=9600";
         return nullptr;
       }
       return argv[++i];
@@ -87,16 +105,24 @@ bool parse_command_line(int argc, char** argv, CommandLine& out, std::string& er
     } else if (arg == "--listen-fds") {
       const char* v = value("--listen-fds");
       if (!v || !parse_listen_fds(v, out.listen_fds)) return error.empty() ? (error = "bad --listen-fds", false) : false;
+    } else if (arg == "--stats-fd") {
+      const char* v = value("--stats-fd");
+      if (!v || !parse_int(v, out.stats_fd)) return error.empty() ? (error = "bad --stats-fd", false) : false;
     } else if (arg == "--session-fd") {
       const char* v = value("--session-fd");
       if (!v || !parse_int(v, out.session_fd)) return error.empty() ? (error = "bad --session-fd", false) : false;
+    } else if (arg.starts_with("-")) {
+      error = "unknown option '" + std::string(arg) + "'";
+      return false;
     } else {
-      error = "unknown argument '" + std::string(arg) + "'";
+      // The most likely slip: the config file without --config.
+      error = "unexpected argument '" + std::string(arg) + "' (a config file is given as --config " +
+              std::string(arg) + ")";
       return false;
     }
   }
   if (!out.help && !out.version && out.config_path.empty()) {
-    error = "--config FILE is required";
+    error = "no configuration given: add --config FILE (the package installs /etc/wsd/server.yaml)";
     return false;
   }
   return true;

@@ -16,6 +16,7 @@ struct CommandLine {
   int worker = -1;
   std::vector<int> worker_fds;
   int session_fd = -1;
+  int stats_fd = -1;
   int control_fd = -1;                                   // BASE mode
   std::vector<std::pair<int, uint16_t>> listen_fds;      // BASE mode: fd:port
 };

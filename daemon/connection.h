@@ -1,5 +1,5 @@
 // One client connection as a reactor holds it. An idle WebSocket connection
-// is this record (104 bytes, from the reactor's ConnectionSlab), its epoll
+// is this record (112 bytes, from the reactor's ConnectionSlab), its epoll
 // registration (kernel memory), a pointer in the reactor's list and one in
 // the slot index, and its session table slot (64 bytes): see "Memory per
 // connection" in docs/architecture.md. Everything else is allocated only while used: the
@@ -18,6 +18,7 @@
 #include "core/message_reader.h"
 #include "core/permessage_deflate.h"
 #include "core/proxy_protocol.h"
+#include "daemon/shared_frames.h"
 #include "daemon/tls_session.h"
 
 namespace wsd::daemon {
@@ -91,9 +92,14 @@ struct Connection {
   bool close_by_server : 1 = false;
   bool ping_sent : 1 = false;        // heartbeat_ping: a ping went out since the last bytes came in
   bool ip_counted : 1 = false;       // counted in the reactor's per-IP table (max_connection_per_ip)
+  bool client_known : 1 = false;     // the client's address is settled (a trusted proxy spoke, or there is none)
+  bool peer_half_closed : 1 = false; // EOF while a plain request waits for its answer
+  // Fan-out frames (publish, broadcast) queued after `out`, in the reactor's
+  // SharedFrames: only while `out` is empty, and only until the flush.
+  SharedSpan shared;
 
   explicit Connection(const core::ReaderOptions& options) : reader(options) {}
-  size_t pending_output() const { return out ? out->size() : 0; }
+  size_t pending_output() const { return (out ? out->size() : 0) + shared.size(); }
   ConnectionExtra& ext() {
     if (!extra) extra = std::make_unique<ConnectionExtra>();
     return *extra;
@@ -101,6 +107,8 @@ struct Connection {
   TlsSession* tls() const { return extra ? extra->tls.get() : nullptr; }
   core::Deflater* deflater() const { return extra ? extra->deflater.get() : nullptr; }
   double deadline() const { return extra ? extra->deadline : 0; }
+  // Which SharedFrames buffer this connection's fan-out frames come from.
+  int shared_buffer() const { return deflater() ? SharedFrames::kDeflate : SharedFrames::kPlain; }
 };
 
 }  // namespace wsd::daemon

@@ -55,18 +55,27 @@ void Reactor::open_connection(const Accepted& a) {
     ::close(a.fd);
     return;
   }
-  if ((settings_.max_connection_per_ip > 0 || settings_.handshake_rate_per_ip > 0) && over_ip_limits(a)) return;
-  // The home worker is fixed before the id exists only for by-IP dispatch.
+  // Behind a trusted proxy the TCP peer is the proxy: per-IP limits and
+  // by-IP dispatch wait for the real client (client_address_known).
+  const bool proxied = peer_is_trusted(a.peer, listener);
+  if (!proxied && ip_limits_on()) {
+    if (int status = ip_limit_status(ip_key(info.family, info.addr))) {
+      refuse_with(a.fd, status);
+      return;
+    }
+  }
   uint64_t id = sessions_.acquire(info);
   if (id == 0) {
     refuse_connection(a.fd);
     return;
   }
+  stats_->accepted.add();
   Connection* c = slab_.create(settings_.reader);
-  if (settings_.max_connection_per_ip > 0) {
-    per_ip_[ip_key(a.peer)]++;
+  if (!proxied && settings_.max_connection_per_ip > 0) {
+    per_ip_[ip_key(info.family, info.addr)]++;
     c->ip_counted = true;
   }
+  c->client_known = !proxied;
   c->id = id;
   c->fd = a.fd;
   c->listener = a.listener;
@@ -89,28 +98,19 @@ void Reactor::open_connection(const Accepted& a) {
   spdlog::debug("[reactor {}] conn {}: accepted", index_, id);
 }
 
-// The client IP's bytes (4 or 16), the key of the per-IP tables. The TCP
-// peer: a PROXY header or X-Forwarded-For is read only after these checks.
-std::string Reactor::ip_key(const sockaddr_in6& peer) {
-  if (peer.sin6_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
-    return std::string(reinterpret_cast<const char*>(&v4->sin_addr), 4);
-  }
-  return std::string(reinterpret_cast<const char*>(&peer.sin6_addr), 16);
+// The client IP's bytes (4 or 16), the key of the per-IP tables.
+std::string Reactor::ip_key(uint8_t family, const uint8_t* addr) {
+  return std::string(reinterpret_cast<const char*>(addr), family == AF_INET ? 4 : 16);
 }
 
 // max_connection_per_ip (HTTP 503) and handshake_rate_per_ip (a token bucket
 // per IP, HTTP 429). Both are per reactor: in PROCESS mode with several
-// reactors, each one counts only the connections it accepted. True when the
-// connection was refused (and its socket closed).
-bool Reactor::over_ip_limits(const Accepted& a) {
-  std::string key = ip_key(a.peer);
+// reactors, each one counts only the connections it accepted. Returns the
+// refusal's status, 0 when the connection may go on (and then takes a token).
+int Reactor::ip_limit_status(const std::string& key) {
   if (settings_.max_connection_per_ip > 0) {
     auto it = per_ip_.find(key);
-    if (it != per_ip_.end() && it->second >= settings_.max_connection_per_ip) {
-      refuse_with(a.fd, 503);
-      return true;
-    }
+    if (it != per_ip_.end() && it->second >= settings_.max_connection_per_ip) return 503;
   }
   if (settings_.handshake_rate_per_ip > 0) {
     double rate = settings_.handshake_rate_per_ip;
@@ -125,32 +125,62 @@ bool Reactor::over_ip_limits(const Accepted& a) {
       if (b.tokens > burst) b.tokens = burst;
     }
     b.last = t;
-    if (b.tokens < 1) {
-      refuse_with(a.fd, 429);
-      return true;
-    }
+    if (b.tokens < 1) return 429;
     b.tokens -= 1;
   }
-  return false;
+  return 0;
 }
 
-// The key of the connection's TCP peer, read back from its session slot (the
-// peer stays there whatever a proxy says about the client).
-void Reactor::release_ip(uint64_t id) {
+// A trusted proxy named the client (PROXY header, or X-Forwarded-For on the
+// first request; the first to speak wins), or said nothing: the address the
+// session table now holds is the client's. Applies what waited for it:
+// by-IP dispatch picks the home worker (no event has been sent yet) and the
+// per-IP limits count it. False when the limits refused the connection
+// (answered with `status` if we are at the HTTP stage, else just closed).
+bool Reactor::client_address_known(Connection& c, bool http_stage) {
+  if (c.client_known) return true;
+  c.client_known = true;
   SessionInfo info;
-  if (!sessions_.read(id, info)) return;
-  sockaddr_in6 peer{};
-  if (info.peer_family == AF_INET) {
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&peer);
-    v4->sin_family = AF_INET;
-    std::memcpy(&v4->sin_addr, info.peer_addr, 4);
-  } else {
-    peer.sin6_family = AF_INET6;
-    std::memcpy(&peer.sin6_addr, info.peer_addr, 16);
+  if (!sessions_.read(c.id, info)) return true;
+  if (settings_.dispatch_mode == config::DispatchMode::ByIp && !local_) {
+    c.worker = static_cast<uint16_t>(hash_ip(info.family, info.addr) % static_cast<uint32_t>(settings_.worker_num));
+    sessions_.set_worker(c.id, c.worker);
   }
-  auto it = per_ip_.find(ip_key(peer));
+  if (!ip_limits_on()) return true;
+  std::string key = ip_key(info.family, info.addr);
+  if (int status = ip_limit_status(key)) {
+    log_refusal(status);
+    stats_->refused.add();
+    if (http_stage) {
+      answer_http(c, status, "per-IP limit");
+    } else {
+      destroy(c);
+    }
+    return false;
+  }
+  if (settings_.max_connection_per_ip > 0) {
+    per_ip_[key]++;
+    c.ip_counted = true;
+  }
+  return true;
+}
+
+// The key is the client's address as the session slot holds it (the one
+// client_address_known counted): read before the slot is released.
+void Reactor::release_ip(const Connection& c) {
+  SessionInfo info;
+  if (!sessions_.read(c.id, info)) return;
+  auto it = per_ip_.find(ip_key(info.family, info.addr));
   if (it == per_ip_.end()) return;
   if (--it->second == 0) per_ip_.erase(it);
+}
+
+void Reactor::log_refusal(int status) {
+  double t = now();
+  if (t - last_refusal_log_ >= 1.0) {
+    last_refusal_log_ = t;
+    spdlog::warn("[reactor {}] per-IP limit: refused a connection with HTTP {}", index_, status);
+  }
 }
 
 // An HTTP error before any handshake, best effort (one non-blocking write), then close.
@@ -158,11 +188,8 @@ void Reactor::refuse_with(int fd, int status) {
   std::string answer = core::http_error_response(status);
   [[maybe_unused]] ssize_t n = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   ::close(fd);
-  double t = now();
-  if (t - last_refusal_log_ >= 1.0) {
-    last_refusal_log_ = t;
-    spdlog::warn("[reactor {}] per-IP limit: refused a connection with HTTP {}", index_, status);
-  }
+  stats_->refused.add();
+  log_refusal(status);
 }
 
 bool Reactor::peer_is_trusted(const sockaddr_in6& peer, const ListenerRuntime& l) const {
@@ -181,6 +208,7 @@ void Reactor::refuse_connection(int fd) {
   [[maybe_unused]] ssize_t n = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   ::close(fd);
   refused_++;
+  stats_->refused.add();
   double t = now();
   if (t - last_refusal_log_ >= 1.0) {
     last_refusal_log_ = t;
@@ -200,6 +228,7 @@ void Reactor::on_readable(Connection& c) {
     size_t n = 0;
     switch (read_bytes(c, read_buffer_.data(), read_buffer_.size(), n)) {
       case IoStatus::Data:
+        stats_->bytes_in.add(n);
         sessions_.touch(c.id, wall_seconds());
         if (settings_.heartbeat_interval > 0) {
           c.last_recv_ms = now_ms();
@@ -212,6 +241,15 @@ void Reactor::on_readable(Connection& c) {
         if (c.io_wants_write) update_events(c);
         return;
       case IoStatus::Eof:
+        if (c.phase == Phase::AwaitWorker && c.extra && c.extra->pending && c.extra->pending->kind == PendingRequest::Kind::Request) {
+          // A plain HTTP client may half-close after its request: it still
+          // reads the answer, which then ends the connection.
+          c.peer_half_closed = true;
+          c.read_paused = true;
+          update_events(c);
+          return;
+        }
+        [[fallthrough]];
       case IoStatus::Error:
         // The client went away without (finishing) a close handshake. If we
         // had already sent our close, the code we sent stands.
@@ -278,23 +316,38 @@ void Reactor::on_writable(Connection& c) {
 void Reactor::queue_output(Connection& c, std::string_view a, std::string_view b) {
   if (!c.out) c.out = buffers_.take();
   std::vector<uint8_t>& out = c.out->bytes;
-  // Same-type pointers: one memmove each, not a converting loop.
-  const auto* pa = reinterpret_cast<const uint8_t*>(a.data());
-  const auto* pb = reinterpret_cast<const uint8_t*>(b.data());
-  out.insert(out.end(), pa, pa + a.size());
-  out.insert(out.end(), pb, pb + b.size());
+  // A slow reader drains the front while pushes append at the back: drop
+  // the written front once it is half the buffer, or the buffer would grow
+  // without bound although what is pending stays under buffer_output_size.
+  if (c.out->head > 0 && c.out->head >= out.size() / 2) {
+    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(c.out->head));
+    c.out->head = 0;
+  }
+  if (!c.shared.empty()) take_shared(c);  // fan-out frames queued earlier leave first
+  append_out(c, a);
+  append_out(c, b);
   if (!c.dirty) {
     c.dirty = true;
     dirty_.push_back(&c);
   }
 }
 
+// Appends to the connection's output buffer, borrowing one from the pool
+// when it has none. Same-type pointers: one memmove, not a converting loop.
+void Reactor::append_out(Connection& c, std::string_view bytes) {
+  if (!c.out) c.out = buffers_.take();
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  c.out->bytes.insert(c.out->bytes.end(), p, p + bytes.size());
+}
+
 // Called after each loop iteration for connections written during it.
 void Reactor::write_now(Connection& c) {
-  while (c.pending_output() > 0) {
+  if (!c.shared.empty() && !write_shared(c)) return;  // fan-out frames (topic_phase.cc)
+  while (c.out && c.out->size() > 0) {
     size_t n = 0;
     IoStatus st = send_bytes(c, c.out->bytes.data() + c.out->head, c.out->size(), n);
     if (st == IoStatus::Data) {
+      stats_->bytes_out.add(n);
       c.out->head += n;
       continue;
     }
@@ -351,6 +404,7 @@ void Reactor::destroy(Connection& c) {
   if (c.doomed) return;
   c.doomed = true;
   unwatch(c);
+  leave_topics(c);
   if (c.plugin >= 0) {
     if (c.websocket) {
       char by_server = c.close_by_server ? 1 : 0;
@@ -372,7 +426,7 @@ void Reactor::free_doomed() {
     last->list_index = c->list_index;
     connections_.pop_back();
     by_slot_[slot_of(c->id)] = nullptr;
-    if (c->ip_counted) release_ip(c->id);
+    if (c->ip_counted) release_ip(*c);   // reads the session: before its release
     sessions_.release(c->id);
     if (c->tls()) c->tls()->shutdown();  // close_notify, best effort
     ::close(c->fd);
@@ -380,6 +434,7 @@ void Reactor::free_doomed() {
     buffers_.give(std::move(c->out));
     slab_.destroy(c);
   }
+  stats_->closed.add(doomed_.size());
   doomed_.clear();
 }
 

@@ -1,6 +1,6 @@
 // Connection records come from blocks of kCellsPerBlock, as nginx keeps its
 // connection structures in one array: no malloc header and no rounding up to
-// 16 bytes per record (104 bytes instead of malloc's 112-byte chunk), and
+// 16 bytes per record (112 bytes instead of malloc's 128-byte chunk), and
 // long-lived records packed together rather than among the short-lived
 // allocations of handshakes. A freed record goes on a free list for the next
 // connection; blocks stay for the slab's life, so the memory of the peak

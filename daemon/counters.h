@@ -1,26 +1,32 @@
-// What a worker counts. Failed method calls are counted here instead of
-// being logged (a plugin pushing to closed ids in a loop must not flood the
-// log); the master's stats and /metrics read them.
+// What a worker counts, in its slot of the shared stats (daemon/stats.h).
+// Failed method calls are counted instead of logged: a plugin pushing to
+// closed ids in a loop must not flood the log; stats() and /metrics show them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
-#include "wsd/plugin.h"
+#include "daemon/stats.h"
 
 namespace wsd::daemon {
 
-struct WorkerCounters {
-  uint64_t events = 0;            // events delivered to plugins
-  uint64_t messages = 0;          // of which WebSocket messages
-  uint64_t pushes = 0;            // push / push_frame calls that were sent on
-  // Failed calls by reason: index = -wsd_result (1 = WSD_ERR_NO_CONNECTION ... 6 = WSD_ERR_NOT_SUPPORTED).
-  uint64_t failed_calls[8] = {};
-
+class WorkerCounters {
+ public:
+  // Until attach(): a private block (a worker started without the master's).
+  void attach(WorkerStats* shared) { s_ = shared; }
+  void event() { s_->events.add(); }
+  void message() { s_->messages.add(); }
+  void push() { s_->pushes.add(); }
+  void set_queue_bytes(size_t bytes) { s_->queue_bytes.set(bytes); }
   // Counts a method's result and hands it back.
   int count(int result) {
-    if (result < 0 && -result < 8) failed_calls[-result]++;
+    if (result < 0) s_->failed_calls.add();
     return result;
   }
+
+ private:
+  WorkerStats own_;
+  WorkerStats* s_ = &own_;
 };
 
 }  // namespace wsd::daemon

@@ -2,6 +2,7 @@
 // batching, backpressure, and the commands workers send back.
 #include <spdlog/spdlog.h>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "daemon/reactor.h"
@@ -13,23 +14,28 @@ namespace {
 // connections that feed it; resume when it has drained.
 constexpr size_t kCongestedAt = 4 * 1024 * 1024;
 
-uint32_t hash_ip(const sockaddr_in6& peer) {
-  const auto* p = reinterpret_cast<const uint8_t*>(peer.sin6_family == AF_INET
-                                                        ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr)
-                                                        : static_cast<const void*>(&peer.sin6_addr));
-  size_t n = peer.sin6_family == AF_INET ? 4 : 16;
+}  // namespace
+
+uint32_t Reactor::hash_ip(uint8_t family, const uint8_t* addr) {
+  size_t n = family == AF_INET ? 4 : 16;
   uint32_t h = 2166136261u;  // FNV-1a
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 16777619u;
+  for (size_t i = 0; i < n; ++i) h = (h ^ addr[i]) * 16777619u;
   return h;
 }
-}  // namespace
 
 // The connection's home worker, fixed at accept: by id, or by client IP in
 // dispatch_mode 4.
 int Reactor::home_worker(uint64_t id, const sockaddr_in6& peer) const {
   if (local_) return local_worker_;  // BASE mode: this process is the worker
   const int n = settings_.worker_num;
-  if (settings_.dispatch_mode == config::DispatchMode::ByIp) return static_cast<int>(hash_ip(peer) % n);
+  if (settings_.dispatch_mode == config::DispatchMode::ByIp) {
+    // The TCP peer at accept; behind a trusted proxy client_address_known
+    // picks again once the client is known.
+    bool v4 = peer.sin6_family == AF_INET;
+    const auto* addr = v4 ? reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr)
+                          : peer.sin6_addr.s6_addr;
+    return static_cast<int>(hash_ip(v4 ? AF_INET : AF_INET6, addr) % static_cast<uint32_t>(n));
+  }
   return static_cast<int>((id >> kSlotBits) % n);
 }
 
@@ -159,6 +165,16 @@ void Reactor::command(ipc::MessageType type, uint64_t conn, uint16_t aux, std::s
     case ipc::MessageType::Response:
       if (Connection* c = find(conn)) on_worker_answer(*c, payload);
       break;
+    case ipc::MessageType::Subscribe:
+    case ipc::MessageType::Unsubscribe:
+      on_subscribe(conn, payload, type == ipc::MessageType::Subscribe);
+      break;
+    case ipc::MessageType::Publish:   // conn: the topic's length
+      if (conn <= payload.size()) publish(payload.substr(0, conn), aux, payload.substr(conn));
+      break;
+    case ipc::MessageType::Broadcast:
+      broadcast(aux, payload);
+      break;
     default:
       break;
   }
@@ -169,7 +185,16 @@ void Reactor::on_channel_message(int w, const ipc::MessageHeader& h, std::string
     case ipc::MessageType::Push:
     case ipc::MessageType::CloseConnection:
     case ipc::MessageType::Response:
+    case ipc::MessageType::Subscribe:
+    case ipc::MessageType::Unsubscribe:
+    case ipc::MessageType::Publish:
+    case ipc::MessageType::Broadcast:
       command(h.type, h.conn, h.aux, payload);
+      if (cluster_ && (h.type == ipc::MessageType::Publish || h.type == ipc::MessageType::Broadcast))
+        forward_to_cluster(h, payload);
+      break;
+    case ipc::MessageType::ClusterSend:
+      forward_to_cluster(h, payload);
       break;
     case ipc::MessageType::Processed: {
       WorkerLink& link = workers_[w];

@@ -17,6 +17,7 @@ void Reactor::feed_http(Connection& c, uint8_t* data, size_t len) {
       return;
     case core::HttpRequestParser::State::Error:
       spdlog::debug("[reactor {}] conn {}: bad request: {}", index_, c.id, http.error_reason());
+      count_failure(HandshakeFailure::BadRequest);
       answer_http(c, http.error_status(), http.error_reason());
       return;
     case core::HttpRequestParser::State::Complete:
@@ -44,12 +45,14 @@ PeerInfo Reactor::peer_info(const Connection& c) const {
 void Reactor::on_http_request(Connection& c, std::string_view leftover) {
   const core::HttpRequest& req = c.extra->http->request();
   if (!core::has_valid_host(req)) {
+    count_failure(HandshakeFailure::BadRequest);
     answer_http(c, 400, "missing or repeated Host");
     return;
   }
-  apply_forwarded(c);
+  if (!apply_forwarded(c)) return;
   int plugin = routes_.route(req.path);
   if (plugin == kNoPlugin) {
+    count_failure(HandshakeFailure::NotFound);
     answer_http(c, 404, "no plugin serves this path");
     return;
   }
@@ -63,6 +66,7 @@ void Reactor::on_http_request(Connection& c, std::string_view leftover) {
     answer_http(c, 400, "this server speaks WebSocket");
     return;
   }
+  stats_->http_requests.add();
   auto p = std::make_unique<PendingRequest>();
   p->kind = PendingRequest::Kind::Request;
   p->keep_alive = req.keep_alive;
@@ -94,6 +98,9 @@ void Reactor::start_handshake(Connection& c, std::string_view leftover) {
   core::HandshakeResult r = core::evaluate_handshake(req, settings_.handshake);
   if (r.status != 101) {
     spdlog::debug("[reactor {}] conn {}: handshake refused ({}): {}", index_, c.id, r.status, r.reason);
+    count_failure(r.status == 426 ? HandshakeFailure::Version
+                  : r.status == 403 ? HandshakeFailure::Origin
+                                    : HandshakeFailure::Invalid);
     queue_output(c, core::build_handshake_refusal(r));
     c.plugin = -1;  // never became a WebSocket: no event for the plugin
     finish(c);
@@ -182,6 +189,7 @@ void Reactor::on_worker_answer(Connection& c, std::string_view payload) {
         return;
       }
       // Refused by the plugin: what it set, or a plain 400.
+      count_failure(HandshakeFailure::PluginRefused);
       int status = a.status >= 200 && a.status != 101 ? a.status : 400;
       queue_output(c, core::serialize_http_response(status, a.headers, a.body, false));
       c.plugin = -1;
@@ -192,7 +200,7 @@ void Reactor::on_worker_answer(Connection& c, std::string_view payload) {
       complete_handshake(c, p->handshake, a.headers, std::move(p->encoded_request), true, p->leftover);
       return;
     case PendingRequest::Kind::Request: {
-      bool keep = p->keep_alive && a.keep_alive;
+      bool keep = p->keep_alive && a.keep_alive && !c.peer_half_closed;
       std::string response = core::serialize_http_response(a.status ? a.status : 200, a.headers, a.body, keep);
       // HEAD: the same head (Content-Length included) without the body (RFC 9110 §9.3.2);
       // a body would be read as the start of the next response.

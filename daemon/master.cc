@@ -1,8 +1,11 @@
 #include "daemon/master.h"
+#include "daemon/listen_socket.h"
 
 #include "config/loader.h"
 #include "daemon/logging.h"
+#include "daemon/metrics.h"
 #include "daemon/process_setup.h"
+#include "daemon/slot_index.h"
 #include "systemd/notify.h"
 
 #include <arpa/inet.h>
@@ -25,51 +28,13 @@ extern char** environ;
 
 namespace wsd::daemon {
 
-namespace {
-constexpr int kListenBacklog = 4096;
-
-int make_listener(const std::string& host, uint16_t port, bool reuseport, std::string& error) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  std::string service = std::to_string(port);
-  int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
-  if (rc != 0) {
-    error = gai_strerror(rc);
-    return -1;
-  }
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  // BASE mode: one socket per worker on the same port; the kernel spreads
-  // connections over them.
-  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, kListenBacklog) != 0) {
-    error = std::strerror(errno);
-    close(fd);
-    freeaddrinfo(res);
-    return -1;
-  }
-  freeaddrinfo(res);
-  return fd;
-}
-
-uint16_t bound_port(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-}  // namespace
 
 Master::Master(const config::Config& config, LaunchInfo launch)
     : config_(config), launch_(std::move(launch)), settings_(make_settings(config)), routes_(config.plugins) {}
 
 Master::~Master() {
   reactors_.clear();
+  cluster_.reset();   // its events live on base_; reactors used it
   for (Control& c : controls_) {
     if (c.ev) event_free(c.ev);
   }
@@ -86,11 +51,12 @@ Master::~Master() {
   for (struct event* e : signal_events_) event_free(e);
   if (startup_ev_) event_free(startup_ev_);
   if (status_ev_) event_free(status_ev_);
-  if (accept_resume_ev_) event_free(accept_resume_ev_);
+  if (max_request_ev_) event_free(max_request_ev_);
+  admin_.reset();   // its events live on base_
   reload_close_successor_ends();
   if (reload_.timeout_ev) event_free(reload_.timeout_ev);
   if (base_) event_base_free(base_);
-  std::free(by_slot_);
+  unmap_slot_index(by_slot_, by_slot_slots_);
 }
 
 bool Master::bind_listeners() {
@@ -114,7 +80,8 @@ bool Master::bind_listeners() {
 // that loads the plugins from disk itself.
 bool Master::spawn_worker(int w, const std::vector<std::string>& extra_args, const std::vector<int>& pass_fds) {
   std::vector<std::string> args = {launch_.exe, "--config", launch_.config_path, "--worker", std::to_string(w),
-                                   "--session-fd", std::to_string(sessions_.fd())};
+                                   "--session-fd", std::to_string(sessions_.fd()), "--stats-fd",
+                                   std::to_string(stats_.fd())};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   for (const std::string& o : launch_.overrides) {
     args.push_back("--set");
@@ -129,6 +96,7 @@ bool Master::spawn_worker(int w, const std::vector<std::string>& extra_args, con
   // dup2 onto itself clears close-on-exec (glibc >= 2.29): only these fds pass.
   for (int fd : pass_fds) posix_spawn_file_actions_adddup2(&actions, fd, fd);
   posix_spawn_file_actions_adddup2(&actions, sessions_.fd(), sessions_.fd());
+  posix_spawn_file_actions_adddup2(&actions, stats_.fd(), stats_.fd());
   pid_t pid = -1;
   // Only the master talks to systemd (NotifyAccess=main): workers get no NOTIFY_SOCKET.
   std::vector<char*> env;
@@ -149,6 +117,14 @@ bool Master::spawn_worker(int w, const std::vector<std::string>& extra_args, con
   return true;
 }
 
+void Master::mark_worker_started(int w, pid_t pid, bool replacement) {
+  WorkerStats& ws = stats_.worker(w);
+  ws.pid.store(static_cast<int32_t>(pid), std::memory_order_relaxed);
+  ws.events_at_start.set(ws.events.get());
+  ws.messages_at_start.set(ws.messages.get());
+  if (replacement) ws.restarts.add();
+}
+
 std::string Master::join_fds(const std::vector<int>& fds) {
   std::string out;
   for (int fd : fds) out += (out.empty() ? "" : ",") + std::to_string(fd);
@@ -157,21 +133,39 @@ std::string Master::join_fds(const std::vector<int>& fds) {
 
 int Master::run() {
   signal(SIGPIPE, SIG_IGN);
+  if (config_.cluster.enabled && config_.mode == config::Mode::Base) {
+    // BASE mode reaches only a worker's own connections; a cluster needs the
+    // master's routing (docs/cluster.md).
+    spdlog::critical("cluster: needs mode: process (BASE mode cannot route pushes between processes); "
+                     "remove the cluster section or set mode: process");
+    return 1;
+  }
   // Certificates and keys are checked before anything is bound.
   std::string error;
   if (!load_listeners(settings_, config_, error)) {
     spdlog::critical("{}", error);
     return 1;
   }
-  if (!bind_listeners()) return 1;
   // One descriptor per connection (in BASE mode any one worker may hold
   // them all), raised while still root; workers inherit the limit.
   uint64_t wanted_fds = static_cast<uint64_t>(config_.max_connection) + kFdReserve;
   uint64_t fds = raise_fd_limit(wanted_fds);
-  if (fds < wanted_fds) {
+  if (fds != 0 && fds < wanted_fds) {
     spdlog::warn("max_connection is {} but the open-file limit is {}: about {} connections fit, beyond that "
-                 "accept fails (raise LimitNOFILE or ulimit -n to {})",
+                 "new connections are closed at once (raise LimitNOFILE or ulimit -n to {})",
                  config_.max_connection, fds, fds > kFdReserve ? fds - kFdReserve : 0, wanted_fds);
+  }
+  if (!bind_listeners()) return 1;
+  base_ = event_base_new();
+  if (config_.admin_port >= 0) {
+    admin_ = AdminServer::open(base_, config_.admin_host, static_cast<uint16_t>(config_.admin_port),
+                               [this] { return render_metrics(); }, error);
+    if (!admin_) {
+      spdlog::critical("cannot listen on {}:{} (admin_port): {}", config_.admin_host, config_.admin_port, error);
+      return 1;
+    }
+    // Tests and operators read the real port from this line (admin_port 0 = ephemeral).
+    spdlog::info("admin listener on {}:{} (GET /metrics)", config_.admin_host, admin_->port());
   }
   // The pid file is written while still root (it usually lives in /run) and
   // removed however run() returns.
@@ -198,13 +192,24 @@ int Master::run() {
   uint64_t shares = config_.mode == config::Mode::Base ? static_cast<uint64_t>(config_.worker_num) : 1;
   auto capacity = static_cast<uint32_t>(
       std::min<uint64_t>((static_cast<uint64_t>(config_.max_connection) + 1) * shares + shares, kSlotMask));
-  sessions_ = SessionTable::create(capacity, static_cast<uint32_t>(shares));
-  workers_.resize(config_.worker_num);
+  sessions_ = SessionTable::create(capacity, static_cast<uint32_t>(shares),
+                                  config_.cluster.enabled ? static_cast<uint32_t>(config_.cluster.node_number) : 0);
+  bool base = config_.mode == config::Mode::Base;
+  stats_ = SharedStats::create(static_cast<uint32_t>(config_.worker_num),
+                               static_cast<uint32_t>(base ? config_.worker_num : config_.reactor_num));
+  if (config_.cluster.enabled)
+    cluster_ = std::make_unique<ClusterBridge>(base_, config_.cluster, settings_.package_max_length, sessions_, stats_);
+  if (base && config_.max_request > 0)
+    spdlog::warn("max_request is ignored in BASE mode: replacing a worker would close its connections");
+  workers_.resize(config_.worker_num);   // never resized again: respawn timers point into it
+  for (int w = 0; w < config_.worker_num; ++w) {
+    workers_[w].master = this;
+    workers_[w].index = w;
+  }
   // Signals are caught from before the first worker exists: a worker that
   // fails to load its plugins can exit before the reactors are up, and a
   // SIGCHLD arriving with no handler is discarded (the master would then
   // wait for its hello forever).
-  base_ = event_base_new();
   for (int sig : {SIGTERM, SIGINT, SIGCHLD, SIGHUP, SIGUSR1}) {
     struct event* e = evsignal_new(base_, sig, &Master::on_signal, this);
     event_add(e, nullptr);
@@ -224,8 +229,8 @@ int Master::run() {
 }
 
 bool Master::start_process_mode() {
-  // calloc of a large block maps fresh zero pages: only slots in use cost memory.
-  by_slot_ = static_cast<Connection**>(std::calloc(sessions_.capacity(), sizeof(Connection*)));
+  by_slot_slots_ = sessions_.capacity();
+  by_slot_ = map_slot_index(by_slot_slots_);
   const int nw = config_.worker_num;
   const int nr = config_.reactor_num;
   // reactor_ends[r][w]: the reactor's end; worker_ends[w][r]: the worker's end.
@@ -241,11 +246,19 @@ bool Master::start_process_mode() {
   }
   for (int w = 0; w < nw; ++w) {
     if (!spawn_worker(w, {"--worker-fds", join_fds(worker_ends[w])}, worker_ends[w])) return false;
+    mark_worker_started(w, workers_[w].pid, false);
     for (int fd : worker_ends[w]) close(fd);
   }
   for (int r = 0; r < nr; ++r) {
     reactors_.push_back(std::make_unique<Reactor>(r, settings_, sessions_, routes_, by_slot_, reactor_ends[r]));
+    reactors_.back()->set_stats(&stats_.reactor(r));
+    reactors_.back()->set_cluster(cluster_.get());
     reactors_.back()->start();
+  }
+  if (cluster_) {
+    std::vector<Reactor*> rs;
+    for (auto& r : reactors_) rs.push_back(r.get());
+    cluster_->start(std::move(rs));
   }
   for (ListenSocket& l : listeners_) l.ev = event_new(base_, l.fd, EV_READ | EV_PERSIST, &Master::on_accept, this);
   return true;
@@ -264,6 +277,7 @@ bool Master::spawn_process_worker(int w) {
     worker_ends[r] = sv[1];
   }
   bool ok = spawn_worker(w, {"--worker-fds", join_fds(worker_ends)}, worker_ends);
+  if (ok) mark_worker_started(w, workers_[w].pid, true);
   for (int fd : worker_ends) close(fd);
   for (int r = 0; r < nr; ++r) {
     if (ok) {
@@ -327,7 +341,9 @@ bool Master::spawn_base_worker(int w) {
   }
   std::vector<int> pass = base_listen_fds_[w];
   pass.push_back(sv[1]);
+  bool replacement = workers_[w].pid > 0;
   bool ok = spawn_worker(w, {"--control-fd", std::to_string(sv[1]), "--listen-fds", listen}, pass);
+  if (ok) mark_worker_started(w, workers_[w].pid, replacement);
   close(sv[1]);
   return ok;
 }
@@ -361,6 +377,11 @@ void Master::on_startup_poll(evutil_socket_t, short, void* arg) {
   // systemd (Type=notify): every listener is bound and every worker has its plugins.
   systemd::notify_ready(self->status_line());
   self->start_status_timer();
+  if (self->config_.max_request > 0 && !base) {
+    self->max_request_ev_ = event_new(self->base_, -1, EV_PERSIST, &Master::on_max_request_poll, self);
+    timeval every{0, 100 * 1000};
+    event_add(self->max_request_ev_, &every);
+  }
 }
 
 void Master::on_accept(evutil_socket_t fd, short, void* arg) {
@@ -374,15 +395,9 @@ void Master::on_accept(evutil_socket_t fd, short, void* arg) {
   }
   for (int i = 0; i < 64; ++i) {
     Accepted a{};
-    socklen_t len = sizeof a.peer;
-    int cfd = accept4(fd, reinterpret_cast<sockaddr*>(&a.peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int cfd = accept_client(fd, &a.peer);
     if (cfd < 0) {
-      if (errno == EINTR) continue;
-      if (accept_starved(errno)) {
-        self->pause_accepting(errno);
-      } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        spdlog::warn("accept: {}", std::strerror(errno));
-      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK) self->log_accept_error(errno);
       return;
     }
     int one = 1;
@@ -395,28 +410,15 @@ void Master::on_accept(evutil_socket_t fd, short, void* arg) {
   }
 }
 
-// Out of descriptors: stop accepting for a moment (see accept_starved).
-void Master::pause_accepting(int err) {
-  for (ListenSocket& l : listeners_) {
-    if (l.ev) event_del(l.ev);
-  }
-  if (!accept_resume_ev_) {
-    accept_resume_ev_ = evtimer_new(base_, [](evutil_socket_t, short, void* arg) {
-      auto* self = static_cast<Master*>(arg);
-      if (self->stopping_ || !self->ready_) return;
-      for (ListenSocket& l : self->listeners_) {
-        if (l.ev) event_add(l.ev, nullptr);
-      }
-    }, this);
-  }
-  timeval pause{0, kAcceptPauseMs * 1000};
-  event_add(accept_resume_ev_, &pause);
-  accept_pauses_++;
-  auto now = std::chrono::steady_clock::now();
-  if (now - last_pause_log_ >= std::chrono::seconds(1)) {
-    last_pause_log_ = now;
-    spdlog::warn("accept: {}: not accepting for {} ms ({} time(s) so far); raise the open-file limit?",
-                 std::strerror(err), kAcceptPauseMs, accept_pauses_);
+void Master::log_accept_error(int error) {
+  auto t = std::chrono::steady_clock::now();
+  if (t - last_accept_error_ < std::chrono::seconds(1)) return;
+  last_accept_error_ = t;
+  if (error == EMFILE || error == ENFILE) {
+    spdlog::error("accept: out of file descriptors: new connections are closed at once; raise LimitNOFILE "
+                  "(systemd) or ulimit -n, or lower max_connection");
+  } else {
+    spdlog::warn("accept: {}", std::strerror(error));
   }
 }
 
@@ -476,7 +478,7 @@ void Master::reap_children() {
     }
     if (reload_.active && pid == reload_.old_pid && reload_.handed_over) {
       spdlog::info("reload: worker {} handed over (old pid {} exited)", reload_.worker, pid);
-      reload_.worker++;
+      reload_.next++;
       reload_step();
       continue;
     }
@@ -490,7 +492,7 @@ void Master::reap_children() {
       }
       if (!ready_ && !stopping_) {
         // A worker that cannot load its plugins stops the start.
-        spdlog::critical("worker {} failed to start; wsd does not start", w);
+        spdlog::critical("worker {} failed to start (its reason is logged above); wsd does not start", w);
         exit_code_ = 1;
         begin_stop();
       } else if (!stopping_) {
@@ -498,6 +500,14 @@ void Master::reap_children() {
       }
     }
   }
+}
+
+std::string Master::render_metrics() const {
+  MasterView view;
+  view.connections = sessions_.live();
+  for (const WorkerProcess& wp : workers_) view.workers_alive += wp.pid > 0 && !wp.exited;
+  view.reloading = reload_.active;
+  return daemon::render_metrics(stats_, view);
 }
 
 std::string Master::status_line() const {
@@ -526,27 +536,24 @@ void Master::start_status_timer() {
 void Master::schedule_respawn(int w) {
   WorkerProcess& wp = workers_[w];
   auto lived = std::chrono::steady_clock::now() - wp.started;
-  wp.backoff = lived < std::chrono::seconds(1) ? std::min(std::max(wp.backoff * 2, 0.1), respawn_cap()) : 0.0;
-  if (!wp.respawn_ev) wp.respawn_ev = event_new(base_, -1, 0, &Master::on_respawn, this);
-  respawn_pending_.push_back(w);
+  wp.backoff = lived < std::chrono::seconds(1)
+                   ? std::min(std::max(wp.backoff * 2, 0.1), config_.worker_respawn_max_delay)
+                   : 0.0;
+  if (!wp.respawn_ev) wp.respawn_ev = event_new(base_, -1, 0, &Master::on_respawn, &wp);
   timeval tv{static_cast<time_t>(wp.backoff), static_cast<suseconds_t>((wp.backoff - static_cast<long>(wp.backoff)) * 1e6)};
   event_add(wp.respawn_ev, &tv);
 }
 
-double Master::respawn_cap() const { return 10.0; }
-
 void Master::on_respawn(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<Master*>(arg);
-  std::vector<int> due;
-  due.swap(self->respawn_pending_);
-  for (int w : due) {
-    if (self->stopping_ || !self->workers_[w].exited) continue;
-    spdlog::info("respawning worker {}", w);
-    if (self->config_.mode == config::Mode::Base) {
-      self->spawn_base_worker(w);
-    } else {
-      self->spawn_process_worker(w);
-    }
+  auto* wp = static_cast<WorkerProcess*>(arg);
+  Master* self = wp->master;
+  const int w = wp->index;
+  if (self->stopping_ || !wp->exited) return;
+  spdlog::info("respawning worker {}", w);
+  if (self->config_.mode == config::Mode::Base) {
+    self->spawn_base_worker(w);
+  } else {
+    self->spawn_process_worker(w);
   }
 }
 
@@ -558,7 +565,11 @@ void Master::on_respawn(evutil_socket_t, short, void* arg) {
 // that run.
 void Master::begin_reload() {
   if (reload_.active) {
-    spdlog::warn("reload already in progress");
+    if (reload_.full) {
+      spdlog::warn("reload already in progress");
+    } else {
+      reload_pending_ = true;   // after the max_request replacement under way
+    }
     return;
   }
   config::LoadResult next = config::load_config_file(launch_.config_path, launch_.overrides);
@@ -573,13 +584,38 @@ void Master::begin_reload() {
     spdlog::warn("reload: mode, worker_num, reactor_num, listeners and package_max_length change only with a "
                  "restart; the running values stay");
   }
+  std::vector<int> all(workers_.size());
+  for (size_t w = 0; w < all.size(); ++w) all[w] = static_cast<int>(w);
+  spdlog::info("reload: replacing {} worker(s), one at a time", workers_.size());
+  begin_replace(std::move(all), true);
+}
+
+void Master::begin_replace(std::vector<int> order, bool full_reload) {
   struct event* timeout_ev = reload_.timeout_ev;  // reused across reloads
   reload_ = Reload{};
   reload_.timeout_ev = timeout_ev;
   reload_.active = true;
-  reload_.worker = 0;
-  spdlog::info("reload: replacing {} worker(s), one at a time", workers_.size());
+  reload_.full = full_reload;
+  reload_.order = std::move(order);
+  reload_.next = 0;
   reload_step();
+}
+
+// max_request: a worker that has handled that many messages since it took
+// over is replaced like a reload replaces it. Polled from the shared stats
+// (the worker does not need a channel to the master for it).
+void Master::on_max_request_poll(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Master*>(arg);
+  if (self->reload_.active || self->stopping_ || !self->ready_) return;
+  for (size_t w = 0; w < self->workers_.size(); ++w) {
+    const WorkerStats& ws = self->stats_.worker(static_cast<int>(w));
+    uint64_t handled = ws.messages.get() - ws.messages_at_start.get();
+    if (handled < self->config_.max_request || self->workers_[w].exited) continue;
+    spdlog::info("worker {} handled {} message(s) (max_request {}): replacing it", w, handled,
+                 self->config_.max_request);
+    self->begin_replace({static_cast<int>(w)}, false);
+    return;
+  }
 }
 
 void Master::reload_step() {
@@ -588,13 +624,20 @@ void Master::reload_step() {
     reload_.active = false;
     return;
   }
-  const int w = reload_.worker;
-  if (w >= static_cast<int>(workers_.size())) {
+  if (reload_.next >= reload_.order.size()) {
     reload_.active = false;
-    spdlog::info("reload complete");
-    systemd::notify_ready(status_line());
+    if (reload_.full) {
+      spdlog::info("reload complete");
+      systemd::notify_ready(status_line());
+    }
+    if (reload_pending_) {
+      reload_pending_ = false;
+      begin_reload();
+    }
     return;
   }
+  const int w = reload_.order[reload_.next];
+  reload_.worker = w;
   const int nr = static_cast<int>(reactors_.size());
   std::vector<int> worker_ends(nr);
   reload_.reactor_ends.assign(nr, -1);
@@ -647,6 +690,7 @@ void Master::reload_hand_over() {
   }
   workers_[w].pid = reload_.successor;
   workers_[w].started = std::chrono::steady_clock::now();
+  mark_worker_started(w, reload_.successor, true);
   // A worker stuck in a plugin does not hold the reload forever.
   if (!reload_.timeout_ev) reload_.timeout_ev = event_new(base_, -1, 0, &Master::on_reload_timeout, this);
   double t = config_.reload_timeout;
@@ -667,7 +711,7 @@ void Master::reload_failed(const std::string& why) {
   if (reload_.successor > 0 && !reload_.handed_over) kill(reload_.successor, SIGKILL);
   reload_close_successor_ends();
   reload_.active = false;
-  systemd::notify_ready(status_line());
+  if (reload_.full) systemd::notify_ready(status_line());
 }
 
 void Master::reload_close_successor_ends() {

@@ -12,11 +12,14 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/cluster_bridge.h"
 #include "daemon/connection.h"
 #include "daemon/reactor.h"
 #include "daemon/routes.h"
 #include "daemon/session_table.h"
 #include "daemon/settings.h"
+#include "daemon/stats.h"
+#include "daemon/admin_server.h"
 #include "ipc/channel.h"
 
 namespace wsd::daemon {
@@ -45,7 +48,9 @@ class Master {
     bool exited = false;
     std::chrono::steady_clock::time_point started;
     double backoff = 0;                  // seconds before the next respawn
-    struct event* respawn_ev = nullptr;
+    struct event* respawn_ev = nullptr;  // its argument is this struct
+    Master* master = nullptr;
+    int index = 0;
   };
   struct Control {                       // BASE mode: a worker's control channel
     std::unique_ptr<ipc::Channel> channel;
@@ -62,16 +67,22 @@ class Master {
   static std::string join_fds(const std::vector<int>& fds);
   static void on_control(evutil_socket_t fd, short, void* arg);
   void schedule_respawn(int w);
-  double respawn_cap() const;
   static void on_respawn(evutil_socket_t, short, void* arg);
   static void on_accept(evutil_socket_t fd, short, void* arg);
-  void pause_accepting(int err);
+  void log_accept_error(int error);   // at most once a second
   static void on_signal(evutil_socket_t sig, short, void* arg);
   static void on_startup_poll(evutil_socket_t, short, void* arg);
   void reap_children();
   void begin_stop();
   void begin_reload();
+  // Replaces the workers in `order` one at a time (SIGHUP: all of them;
+  // max_request: one), each without dropping a connection or a message.
+  void begin_replace(std::vector<int> order, bool full_reload);
   void reload_step();
+  // A worker process now serves slot w: its pid and where its counts start.
+  void mark_worker_started(int w, pid_t pid, bool replacement);
+  static void on_max_request_poll(evutil_socket_t, short, void* arg);
+  std::string render_metrics() const;
   void reload_hand_over();
   void reload_failed(const std::string& why);
   void reload_close_successor_ends();
@@ -86,7 +97,12 @@ class Master {
   Settings settings_;
   Routes routes_;
   SessionTable sessions_;
-  Connection** by_slot_ = nullptr;
+  SharedStats stats_;
+  std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<ClusterBridge> cluster_;   // PROCESS mode with a `cluster:` section
+  struct event* max_request_ev_ = nullptr;
+  Connection** by_slot_ = nullptr;   // map_slot_index (slot_index.h)
+  size_t by_slot_slots_ = 0;
   std::vector<ListenSocket> listeners_;
   std::vector<std::unique_ptr<Reactor>> reactors_;
   std::vector<WorkerProcess> workers_;
@@ -101,6 +117,9 @@ class Master {
   // A rolling reload (SIGHUP, PROCESS mode): one worker at a time.
   struct Reload {
     bool active = false;
+    bool full = false;            // SIGHUP (all workers, READY=1 at the end) or max_request
+    std::vector<int> order;       // the workers to replace, in turn
+    size_t next = 0;              // position in order
     int worker = 0;               // the worker being replaced now
     pid_t old_pid = -1;
     pid_t successor = -1;
@@ -110,10 +129,8 @@ class Master {
     struct event* timeout_ev = nullptr;
   };
   Reload reload_;
-  std::vector<int> respawn_pending_;
-  struct event* accept_resume_ev_ = nullptr;
-  uint64_t accept_pauses_ = 0;
-  std::chrono::steady_clock::time_point last_pause_log_{};
+  bool reload_pending_ = false;   // SIGHUP during a max_request replacement: a full reload follows
+  std::chrono::steady_clock::time_point last_accept_error_{};
   bool ready_ = false;
   bool stopping_ = false;
   int exit_code_ = 0;

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <cstdarg>
+#include <cstddef>
 #include <cstring>
 
 #include "core/close_code.h"
@@ -47,6 +49,12 @@ int api_push_impl(wsd_ctx* ctx, wsd_conn_t conn, const void* data, size_t len, i
   if (!valid_push_opcode(opcode)) return WSD_ERR_INVALID;
   if (opcode >= WSD_OPCODE_CLOSE && len > 125) return WSD_ERR_INVALID;
   Worker& w = *ctx->worker;
+  if (w.remote(conn)) {
+    // Another node's connection: its own checks run over there.
+    if (len > w.settings().package_max_length) return WSD_ERR_TOO_BIG;
+    return w.cluster_send(cluster::WireType::Push, conn, static_cast<uint16_t>(opcode | ((flags & 0xFF) << 8)),
+                          std::string_view(static_cast<const char*>(data), data ? len : 0));
+  }
   int rc = check_target(w, conn, len);
   if (rc == WSD_ERR_BUFFER_FULL && w.settings().buffer_output_close) {
     // The configured policy for a client that does not read: close it (1008).
@@ -64,6 +72,9 @@ int api_disconnect_impl(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* rea
   if (reason_len > 125 || (reason_len && !core::is_valid_utf8(reinterpret_cast<const uint8_t*>(reason), reason_len)))
     return WSD_ERR_INVALID;
   Worker& w = *ctx->worker;
+  if (w.remote(conn))
+    return w.cluster_send(cluster::WireType::Close, conn, static_cast<uint16_t>(code),
+                          std::string_view(reason ? reason : "", reason_len));
   uint8_t status = w.websocket_status(conn);
   if (status == 0xFF || status == WSD_STATUS_CLOSING) return WSD_ERR_NO_CONNECTION;
   if (status != WSD_STATUS_ACTIVE) return WSD_ERR_NOT_WEBSOCKET;
@@ -85,6 +96,7 @@ int api_push_frame_impl(wsd_ctx* ctx, wsd_conn_t conn, const wsd_frame* f) {
 
 int api_close_impl(wsd_ctx* ctx, wsd_conn_t conn) {
   Worker& w = *ctx->worker;
+  if (w.remote(conn)) return w.cluster_send(cluster::WireType::Close, conn, 0, {});
   if (!w.sessions().exists(conn)) return WSD_ERR_NO_CONNECTION;
   return w.send_to_reactor(conn, ipc::MessageType::CloseConnection, 0, {});
 }
@@ -92,12 +104,12 @@ int api_close_impl(wsd_ctx* ctx, wsd_conn_t conn) {
 // The table's entries: each result is counted (failures are not logged).
 int api_push(wsd_ctx* ctx, wsd_conn_t conn, const void* data, size_t len, int opcode, int flags) {
   int rc = ctx->worker->counters().count(api_push_impl(ctx, conn, data, len, opcode, flags));
-  if (rc == WSD_OK) ctx->worker->counters().pushes++;
+  if (rc == WSD_OK) ctx->worker->counters().push();
   return rc;
 }
 int api_push_frame(wsd_ctx* ctx, wsd_conn_t conn, const wsd_frame* f) {
   int rc = ctx->worker->counters().count(api_push_frame_impl(ctx, conn, f));
-  if (rc == WSD_OK) ctx->worker->counters().pushes++;
+  if (rc == WSD_OK) ctx->worker->counters().push();
   return rc;
 }
 int api_disconnect(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* reason, size_t reason_len) {
@@ -105,9 +117,13 @@ int api_disconnect(wsd_ctx* ctx, wsd_conn_t conn, int code, const char* reason, 
 }
 int api_close(wsd_ctx* ctx, wsd_conn_t conn) { return ctx->worker->counters().count(api_close_impl(ctx, conn)); }
 
-int api_exist(wsd_ctx* ctx, wsd_conn_t conn) { return ctx->worker->sessions().exists(conn) ? 1 : 0; }
+int api_exist(wsd_ctx* ctx, wsd_conn_t conn) {
+  if (ctx->worker->remote(conn)) return ctx->worker->cluster_query(conn, cluster::QueryKind::Exist);
+  return ctx->worker->sessions().exists(conn) ? 1 : 0;
+}
 
 int api_is_established(wsd_ctx* ctx, wsd_conn_t conn) {
+  if (ctx->worker->remote(conn)) return ctx->worker->cluster_query(conn, cluster::QueryKind::Established);
   return ctx->worker->websocket_status(conn) == WSD_STATUS_ACTIVE ? 1 : 0;
 }
 
@@ -173,12 +189,13 @@ uint64_t api_tick(wsd_ctx* ctx, uint64_t ms, wsd_timer_fn fn, void* arg) {
 int api_clear_timer(wsd_ctx* ctx, uint64_t id) { return ctx->worker->clear_timer(id) ? WSD_OK : WSD_ERR_INVALID; }
 
 void api_log(wsd_ctx* ctx, int level, const char* fmt, ...) {
+  auto lvl = static_cast<spdlog::level::level_enum>(std::clamp(level, 0, 5));
+  if (!spdlog::should_log(lvl)) return;   // no formatting for a line nobody keeps
   char buf[2048];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  auto lvl = static_cast<spdlog::level::level_enum>(std::clamp(level, 0, 5));
   // The logger's pattern already names the worker.
   spdlog::log(lvl, "[{}] {}", ctx->config->name, buf);
 }
@@ -188,22 +205,29 @@ int api_worker_num(wsd_ctx* ctx) { return ctx->worker->worker_num(); }
 
 wsd_str api_config_yaml(wsd_ctx* ctx) { return wsd_str{ctx->config->config_yaml.data(), ctx->config->config_yaml.size()}; }
 
-wsd_str api_config_get(wsd_ctx* ctx, const char* dotted) {
-  if (!dotted) return {};
-  YAML::Node node = YAML::Clone(ctx->config_tree);
-  std::string_view rest(dotted);
+// Plugins may call this on every message (the echo example does): the YAML
+// walk happens once per key.
+std::unique_ptr<std::string> lookup_config(const YAML::Node& tree, std::string_view rest) {
+  YAML::Node node = YAML::Clone(tree);
   while (!rest.empty()) {
     size_t dot = rest.find('.');
     std::string key(rest.substr(0, dot));
-    if (!node.IsMap()) return {};
+    if (!node.IsMap()) return nullptr;
     node = node[key];
-    if (!node) return {};
+    if (!node) return nullptr;
     rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
   }
-  if (!node.IsScalar()) return {};
-  ctx->config_values.push_back(std::make_unique<std::string>(node.Scalar()));
-  const std::string& s = *ctx->config_values.back();
-  return wsd_str{s.data(), s.size()};
+  if (!node.IsScalar()) return nullptr;
+  return std::make_unique<std::string>(node.Scalar());
+}
+
+wsd_str api_config_get(wsd_ctx* ctx, const char* dotted) {
+  if (!dotted) return {};
+  auto it = ctx->config_values.find(std::string_view(dotted));
+  if (it == ctx->config_values.end())
+    it = ctx->config_values.emplace(dotted, lookup_config(ctx->config_tree, dotted)).first;
+  if (!it->second) return {};
+  return wsd_str{it->second->data(), it->second->size()};
 }
 
 void api_set_user(wsd_ctx* ctx, void* user) { ctx->user = user; }
@@ -277,15 +301,137 @@ void api_response_end(wsd_response* r) {
   if (r) r->answer.ended = true;
 }
 
-// Statistics (stats()): implemented in daemon/stats.
-int api_stats(wsd_ctx*, wsd_stats*) { return WSD_ERR_NOT_SUPPORTED; }
-int api_worker_stats(wsd_ctx*, int, wsd_worker_stats*) { return WSD_ERR_NOT_SUPPORTED; }
+// Statistics: read from the shared stats block. A caller built against an
+// older, smaller struct gets the fields it knows (struct_size).
+int api_stats(wsd_ctx* ctx, wsd_stats* out) {
+  if (!ctx || !out || out->struct_size < offsetof(wsd_stats, worker_num) + sizeof(uint32_t)) return WSD_ERR_INVALID;
+  const SharedStats& st = ctx->worker->stats();
+  if (!st.valid()) return WSD_ERR_NOT_SUPPORTED;
+  wsd_stats s{};
+  s.worker_num = st.block().worker_num;
+  s.start_time = st.block().start_time;
+  s.connection_num = ctx->worker->sessions().live();
+  s.accept_count = st.sum(&ReactorStats::accepted);
+  s.close_count = st.sum(&ReactorStats::closed);
+  s.refused_count = st.sum(&ReactorStats::refused);
+  for (int f = 0; f < static_cast<int>(HandshakeFailure::kCount); ++f)
+    s.handshake_failures += st.sum_failures(static_cast<HandshakeFailure>(f));
+  s.messages_in = st.sum(&ReactorStats::messages_in);
+  s.messages_out = st.sum(&ReactorStats::messages_out);
+  s.bytes_in = st.sum(&ReactorStats::bytes_in);
+  s.bytes_out = st.sum(&ReactorStats::bytes_out);
+  s.pushes_refused = st.sum(&ReactorStats::deliveries_refused);
+  s.lost_events = st.sum(&ReactorStats::lost_events);
+  s.topic_count = st.sum(&ReactorStats::topics);
+  const ClusterStats& cs = st.block().cluster;
+  s.cluster_nodes = cs.node_number.get() ? cs.nodes.get() : 1;
+  s.cluster_connection_num = cs.node_number.get() ? cs.connections.get() : s.connection_num;
+  for (uint32_t w = 0; w < s.worker_num; ++w) {
+    const WorkerStats& ws = st.worker(static_cast<int>(w));
+    s.request_count += ws.events.get();
+    s.pushes_refused += ws.failed_calls.get();
+    s.worker_restarts += ws.restarts.get();
+  }
+  uint32_t size = std::min<uint32_t>(out->struct_size, sizeof s);
+  s.struct_size = size;
+  std::memcpy(out, &s, size);
+  return WSD_OK;
+}
 
-// Topics: not implemented yet.
-int api_subscribe(wsd_ctx*, wsd_conn_t, const char*, size_t) { return WSD_ERR_NOT_SUPPORTED; }
-int api_unsubscribe(wsd_ctx*, wsd_conn_t, const char*, size_t) { return WSD_ERR_NOT_SUPPORTED; }
-int api_publish(wsd_ctx*, const char*, size_t, const void*, size_t, int, int) { return WSD_ERR_NOT_SUPPORTED; }
-int api_broadcast(wsd_ctx*, const void*, size_t, int, int) { return WSD_ERR_NOT_SUPPORTED; }
+int api_worker_stats(wsd_ctx* ctx, int worker, wsd_worker_stats* out) {
+  if (!ctx || !out || out->struct_size < sizeof(uint32_t)) return WSD_ERR_INVALID;
+  const SharedStats& st = ctx->worker->stats();
+  if (!st.valid()) return WSD_ERR_NOT_SUPPORTED;
+  if (worker < 0 || static_cast<uint32_t>(worker) >= st.block().worker_num) return WSD_ERR_INVALID;
+  const WorkerStats& ws = st.worker(worker);
+  wsd_worker_stats s{};
+  s.pid = ws.pid.load(std::memory_order_relaxed);
+  s.total_request_count = ws.events.get();
+  s.request_count = s.total_request_count - ws.events_at_start.get();
+  s.messages = ws.messages.get();
+  s.pushes = ws.pushes.get();
+  s.pushes_refused = ws.failed_calls.get();
+  s.restarts = ws.restarts.get();
+  s.queue_bytes = ws.queue_bytes.get();
+  uint32_t size = std::min<uint32_t>(out->struct_size, sizeof s);
+  s.struct_size = size;
+  std::memcpy(out, &s, size);
+  return WSD_OK;
+}
+
+// Topics: membership lives in the reactor that owns the connection
+// (subscribe is routed there like push); publish and broadcast send one
+// message per reactor, which fans the frame out (daemon/topic_phase.cc).
+bool valid_topic(const char* topic, size_t len) { return topic && len >= 1 && len <= 255; }
+
+// Publish and broadcast frames are whole messages: data, ping or pong.
+int check_fan_out(Worker& w, const void* data, size_t len, int opcode) {
+  if (opcode != WSD_OPCODE_TEXT && opcode != WSD_OPCODE_BINARY && opcode != WSD_OPCODE_PING &&
+      opcode != WSD_OPCODE_PONG)
+    return WSD_ERR_INVALID;
+  if (!data && len > 0) return WSD_ERR_INVALID;
+  if (opcode >= WSD_OPCODE_CLOSE && len > 125) return WSD_ERR_INVALID;
+  if (len > w.settings().package_max_length) return WSD_ERR_TOO_BIG;
+  return WSD_OK;
+}
+
+int membership_impl(wsd_ctx* ctx, wsd_conn_t conn, const char* topic, size_t topic_len, ipc::MessageType type) {
+  if (!valid_topic(topic, topic_len)) return WSD_ERR_INVALID;
+  Worker& w = *ctx->worker;
+  uint8_t status = w.websocket_status(conn);
+  if (status == 0xFF || status == WSD_STATUS_CLOSING) return WSD_ERR_NO_CONNECTION;
+  if (status != WSD_STATUS_ACTIVE) return WSD_ERR_NOT_WEBSOCKET;
+  return w.send_to_reactor(conn, type, 0, std::string_view(topic, topic_len));
+}
+
+int api_subscribe(wsd_ctx* ctx, wsd_conn_t conn, const char* topic, size_t topic_len) {
+  return ctx->worker->counters().count(membership_impl(ctx, conn, topic, topic_len, ipc::MessageType::Subscribe));
+}
+
+int api_unsubscribe(wsd_ctx* ctx, wsd_conn_t conn, const char* topic, size_t topic_len) {
+  return ctx->worker->counters().count(membership_impl(ctx, conn, topic, topic_len, ipc::MessageType::Unsubscribe));
+}
+
+uint16_t fan_out_aux(int opcode, int flags) {
+  return static_cast<uint16_t>(opcode | ((WSD_FLAG_FIN | (flags & WSD_FLAG_COMPRESS)) << 8));
+}
+
+int api_publish(wsd_ctx* ctx, const char* topic, size_t topic_len, const void* data, size_t len, int opcode,
+                int flags) {
+  Worker& w = *ctx->worker;
+  int rc = valid_topic(topic, topic_len) ? check_fan_out(w, data, len, opcode) : WSD_ERR_INVALID;
+  if (rc == WSD_OK) {
+    rc = w.fan_out(std::string_view(topic, topic_len), fan_out_aux(opcode, flags),
+                   std::string_view(static_cast<const char*>(data), data ? len : 0));
+  }
+  return w.counters().count(rc);
+}
+
+int api_broadcast(wsd_ctx* ctx, const void* data, size_t len, int opcode, int flags) {
+  Worker& w = *ctx->worker;
+  int rc = check_fan_out(w, data, len, opcode);
+  if (rc == WSD_OK) {
+    rc = w.fan_out({}, fan_out_aux(opcode, flags), std::string_view(static_cast<const char*>(data), data ? len : 0));
+  }
+  return w.counters().count(rc);
+}
+
+// The live nodes (this one included), from the bitmap the master's bridge
+// keeps in the shared stats. Without a cluster: none (0).
+size_t api_cluster_nodes(wsd_ctx* ctx, uint16_t* out, size_t max) {
+  const SharedStats& st = ctx->worker->stats();
+  if (!st.valid() || st.block().cluster.node_number.get() == 0) return 0;
+  const ClusterStats& cs = st.block().cluster;
+  size_t n = 0;
+  for (uint32_t node = 1; node < static_cast<uint32_t>(kMaxClusterNodes); ++node) {
+    if (!cs.is_live(node)) continue;
+    if (out && n < max) out[n] = static_cast<uint16_t>(node);
+    ++n;
+  }
+  return n;
+}
+
+int api_node_number(wsd_ctx* ctx) { return ctx->worker->node(); }
 
 const wsd_api kApi = {
     WSD_PLUGIN_ABI_VERSION, sizeof(wsd_api),
@@ -300,6 +446,7 @@ const wsd_api kApi = {
     api_response_status, api_response_header, api_response_write, api_response_end,
     api_stats, api_worker_stats,
     api_subscribe, api_unsubscribe, api_publish, api_broadcast,
+    api_cluster_nodes, api_node_number,
 };
 
 }  // namespace

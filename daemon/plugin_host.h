@@ -3,6 +3,7 @@
 // message naming the file and the reason.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,7 +24,9 @@ struct wsd_ctx {
   const wsd::config::Plugin* config;
   void* user = nullptr;
   YAML::Node config_tree;           // parsed `config:` subtree, for config_get
-  std::vector<std::unique_ptr<std::string>> config_values;  // keeps config_get results alive
+  // config_get's answers by dotted key (null: absent): looked up once, kept
+  // alive for the worker's life (the config cannot change under a worker).
+  std::map<std::string, std::unique_ptr<std::string>, std::less<>> config_values;
 };
 
 namespace wsd::daemon {

@@ -15,19 +15,11 @@
 
 namespace wsd::daemon {
 
-uint64_t raise_fd_limit(uint64_t wanted) {
-  rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
-  if (rl.rlim_cur >= wanted) return rl.rlim_cur;
-  if (rl.rlim_max < wanted) {
-    rlimit higher{wanted, wanted};
-    if (setrlimit(RLIMIT_NOFILE, &higher) == 0) return wanted;   // allowed to raise the hard limit
-  }
-  rl.rlim_cur = rl.rlim_max < wanted ? rl.rlim_max : wanted;
-  setrlimit(RLIMIT_NOFILE, &rl);
-  getrlimit(RLIMIT_NOFILE, &rl);
-  return rl.rlim_cur;
-}
+namespace {
+constexpr const char* kNeedRoot =
+    " (only root can switch user or group: start wsd as root, or leave user: and group: unset)";
+constexpr const char* kPidHint = " (pid_file must be in a folder this user can write, e.g. /run/wsd)";
+}  // namespace
 
 bool daemonize(std::string& error) {
   pid_t pid = fork();
@@ -53,12 +45,12 @@ bool write_pid_file(const std::string& path, std::string& error) {
     std::ofstream out(tmp, std::ios::trunc);
     out << getpid() << '\n';
     if (!out.flush()) {
-      error = "cannot write pid file " + path + ": " + std::strerror(errno);
+      error = "cannot write pid file " + path + ": " + std::strerror(errno) + kPidHint;
       return false;
     }
   }
   if (rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "cannot write pid file " + path + ": " + std::strerror(errno);
+    error = "cannot write pid file " + path + ": " + std::strerror(errno) + kPidHint;
     unlink(tmp.c_str());
     return false;
   }
@@ -78,7 +70,8 @@ bool drop_privileges(const std::string& user, const std::string& group,
   if (!user.empty()) {
     pw = getpwnam(user.c_str());
     if (!pw) {
-      error = "unknown user '" + user + "'";
+      error = "unknown user '" + user + "': create it (adduser --system " + user + ")" +
+              " or change user: in the config";
       return false;
     }
   }
@@ -86,7 +79,8 @@ bool drop_privileges(const std::string& user, const std::string& group,
   if (!group.empty()) {
     struct group* gr = getgrnam(group.c_str());
     if (!gr) {
-      error = "unknown group '" + group + "'";
+      error = "unknown group '" + group + "': create it (addgroup --system " + group + ")" +
+              " or change group: in the config";
       return false;
     }
     gid = gr->gr_gid;
@@ -104,18 +98,32 @@ bool drop_privileges(const std::string& user, const std::string& group,
   }
   int rc = pw ? initgroups(pw->pw_name, gid) : setgroups(1, &gid);
   if (rc != 0) {
-    error = std::string("setgroups: ") + std::strerror(errno);
+    error = std::string("setgroups: ") + std::strerror(errno) + kNeedRoot;
     return false;
   }
   if (setgid(gid) != 0) {
-    error = "setgid(" + std::to_string(gid) + "): " + std::strerror(errno);
+    error = "setgid(" + std::to_string(gid) + "): " + std::strerror(errno) + kNeedRoot;
     return false;
   }
   if (pw && setuid(uid) != 0) {
-    error = "setuid(" + std::to_string(uid) + ") for user '" + user + "': " + std::strerror(errno);
+    error = "setuid(" + std::to_string(uid) + ") for user '" + user + "': " + std::strerror(errno) + kNeedRoot;
     return false;
   }
   return true;
+}
+
+uint64_t raise_fd_limit(uint64_t wanted) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_max < wanted) {
+    rlimit higher{wanted, wanted};
+    if (setrlimit(RLIMIT_NOFILE, &higher) == 0) return wanted;   // allowed to raise the hard limit
+  }
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised{rl.rlim_max, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return rl.rlim_cur;
 }
 
 }  // namespace wsd::daemon

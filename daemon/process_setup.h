@@ -2,7 +2,6 @@
 // the terminal, the pid file, dropping root after binding.
 #pragma once
 
-#include <cerrno>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,16 +28,11 @@ bool drop_privileges(const std::string& user, const std::string& group,
 // channels, epoll sets, logs, and whatever the plugins open.
 constexpr uint64_t kFdReserve = 1024;
 
-// Raises the soft RLIMIT_NOFILE to `wanted`, and the hard limit too when it
-// is lower and the process may (root with CAP_SYS_RESOURCE). Never lowers
-// either. Workers inherit the result. Returns the soft limit now in force.
+// Raises the soft RLIMIT_NOFILE to the hard limit (a server holding many
+// connections needs it; systemd's LimitNOFILE sets the hard one), and the
+// hard limit too when it is below `wanted` and the process may (root with
+// CAP_SYS_RESOURCE). Never lowers either. Workers inherit the result.
+// Returns the soft limit now in force.
 uint64_t raise_fd_limit(uint64_t wanted);
-
-// accept() failed for want of descriptors or kernel memory: the connection
-// stays queued, so a level-triggered listener would wake the loop again at
-// once (a busy loop flooding the log). Listeners pause for kAcceptPause
-// instead, as nginx does.
-inline bool accept_starved(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
-constexpr long kAcceptPauseMs = 100;
 
 }  // namespace wsd::daemon

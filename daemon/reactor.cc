@@ -11,13 +11,16 @@
 
 #include <cstring>
 
-#include "daemon/process_setup.h"
+#include "daemon/listen_socket.h"
 #include "wsd/plugin.h"
 
 namespace wsd::daemon {
 
 namespace {
-constexpr size_t kReadBufferSize = 64 * 1024;
+// One per reactor, not per connection: large enough that a 64 KiB message
+// and its frame header usually arrive in one read, and are then delivered
+// from here without being copied into a reassembly buffer.
+constexpr size_t kReadBufferSize = 256 * 1024;
 }
 
 Reactor::Reactor(int index, const Settings& settings, SessionTable& sessions, Routes& routes,
@@ -78,7 +81,6 @@ Reactor::~Reactor() {
   close(wake_fd_);
   event_free(clients_ev_);
   close(client_epfd_);
-  if (accept_resume_ev_) event_free(accept_resume_ev_);
   if (owns_base_) event_base_free(base_);
 }
 
@@ -129,7 +131,7 @@ void Reactor::install_channel(int w, int fd) {
     at += h.size;
   }
   uint64_t lost = link.inflight > unsent_count ? link.inflight - unsent_count : 0;
-  lost_events_ += lost;
+  stats_->lost_events.add(lost);
   if (lost > 0) spdlog::warn("[reactor {}] worker {} died with {} event(s) unfinished", index_, w, lost);
   event_free(link.ev);
   link.channel = std::make_unique<ipc::Channel>(fd, settings_.package_max_length + 64 * 1024);
@@ -219,11 +221,11 @@ void Reactor::on_accept(evutil_socket_t fd, short, void* arg) {
   }
   for (int i = 0; i < 64; ++i) {
     Accepted a{};
-    socklen_t len = sizeof a.peer;
-    int cfd = accept4(fd, reinterpret_cast<sockaddr*>(&a.peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int cfd = accept_client(fd, &a.peer);
     if (cfd < 0) {
-      // EAGAIN: another worker took it, or nothing left.
-      if (accept_starved(errno)) self->pause_accepting(errno);
+      // EAGAIN: another worker took it, or nothing left. Out of descriptors:
+      // one connection was shed (not to spin on a readable listener).
+      if (errno == EMFILE) self->connection_shed();
       return;
     }
     int one = 1;
@@ -235,24 +237,17 @@ void Reactor::on_accept(evutil_socket_t fd, short, void* arg) {
   }
 }
 
-// Out of descriptors: stop accepting for a moment (see accept_starved).
-void Reactor::pause_accepting(int err) {
-  for (ListenEvent& l : listeners_) event_del(l.ev);
-  if (!accept_resume_ev_) {
-    accept_resume_ev_ = evtimer_new(base_, [](evutil_socket_t, short, void* arg) {
-      auto* self = static_cast<Reactor*>(arg);
-      if (self->stopping_) return;
-      for (ListenEvent& l : self->listeners_) event_add(l.ev, nullptr);
-    }, this);
-  }
-  timeval pause{0, kAcceptPauseMs * 1000};
-  event_add(accept_resume_ev_, &pause);
-  accept_pauses_++;
+// BASE mode, out of descriptors: accept_client closed a connection at once.
+// Counted as refused; logged at most once a second.
+void Reactor::connection_shed() {
+  stats_->refused.add();
+  shed_++;
   double t = now();
-  if (t - last_refusal_log_ >= 1.0) {
-    last_refusal_log_ = t;
-    spdlog::warn("[reactor {}] accept: {}: not accepting for {} ms ({} time(s) so far); raise the open-file limit?",
-                 index_, std::strerror(err), kAcceptPauseMs, accept_pauses_);
+  if (t - last_shed_log_ >= 1.0) {
+    last_shed_log_ = t;
+    spdlog::error("[reactor {}] accept: out of file descriptors: new connections are closed at once ({} so far); "
+                  "raise LimitNOFILE (systemd) or ulimit -n, or lower max_connection",
+                  index_, shed_);
   }
 }
 
@@ -280,6 +275,7 @@ void Reactor::after_iteration() {
     if (!c->doomed) write_now(*c);
   }
   dirty_.clear();
+  shared_frames_.reset();  // every span was written or copied above
   for (size_t w = 0; w < workers_.size(); ++w) {
     if (workers_[w].dirty) flush_channel(static_cast<int>(w));
   }
@@ -302,11 +298,14 @@ void Reactor::replay_stashed() {
 void Reactor::take_inbox() {
   std::vector<Accepted> batch;
   std::vector<NewChannel> channels;
+  std::vector<ClusterItem> from_cluster;
   {
     std::lock_guard lock(inbox_mutex_);
     batch.swap(inbox_);
     channels.swap(new_channels_);
+    from_cluster.swap(cluster_inbox_);
   }
+  if (!from_cluster.empty()) run_cluster_items(from_cluster);
   for (const NewChannel& nc : channels) {
     if (nc.retire) {
       start_retirement(nc.worker, nc.fd);
@@ -359,6 +358,13 @@ void Reactor::on_tick(evutil_socket_t, short, void* arg) {
 // Handshakes that never finish, close handshakes the client never answers,
 // and (heartbeat_check_interval) connections idle for too long end here.
 void Reactor::check_deadlines() {
+  // The IPC queue depth towards the workers, for /metrics (a gauge).
+  size_t queued = 0;
+  for (const WorkerLink& link : workers_) {
+    if (link.channel) queued += link.channel->pending();
+    if (link.retiring) queued += link.retiring->pending();
+  }
+  stats_->ipc_queue_bytes.set(queued);
   double t = now();
   if (settings_.heartbeat_interval > 0) check_heartbeats(t);
   // Forget the handshake buckets of IPs that have been quiet (they are full again).
@@ -378,8 +384,9 @@ void Reactor::check_deadlines() {
   for (size_t i = 0; i < connections_.size(); ++i) {
     Connection* c = connections_[i];
     if (c->doomed || c->deadline() == 0 || t < c->deadline()) continue;
-    if (c->phase == Phase::Http) {
+    if (!c->websocket && c->phase != Phase::Draining) {
       spdlog::debug("[reactor {}] conn {}: handshake timeout", index_, c->id);
+      count_failure(HandshakeFailure::Timeout);
     }
     destroy(*c);
   }

@@ -21,12 +21,16 @@
 
 #include "core/buffer_pool.h"
 #include "core/message_reader.h"
+#include "daemon/cluster_bridge.h"
 #include "daemon/connection.h"
 #include "daemon/connection_slab.h"
 #include "daemon/request_codec.h"
 #include "daemon/routes.h"
 #include "daemon/session_table.h"
 #include "daemon/settings.h"
+#include "daemon/stats.h"
+#include "daemon/shared_frames.h"
+#include "daemon/topic_table.h"
 #include "ipc/channel.h"
 
 namespace wsd::daemon {
@@ -70,6 +74,11 @@ class Reactor : private core::MessageSink {
   bool stop_complete();
   // A command from a worker (PROCESS: read from a channel; BASE: a direct call).
   void command(ipc::MessageType type, uint64_t conn, uint16_t aux, std::string_view payload);
+  // Fan-out commands (topic_phase.cc), aux = opcode | flags << 8: the frame
+  // goes to this reactor's subscribers of `topic` / established WebSocket
+  // connections, encoded once.
+  void publish(std::string_view topic, uint16_t aux, std::string_view data);
+  void broadcast(uint16_t aux, std::string_view data);
   // Thread-safe: hand over an accepted socket.
   void adopt(const Accepted& a);
   // Thread-safe: close every connection with 1001 and stop once they are gone
@@ -88,8 +97,17 @@ class Reactor : private core::MessageSink {
   void retire_worker(int w, int fd);
   // Thread-safe: workers still handing over (0 when every retirement is done).
   int retiring() const { return retiring_count_.load(); }
+  // Where this reactor counts (a block of the shared stats); set before start().
+  void set_stats(ReactorStats* stats) { stats_ = stats; }
   // Thread-safe: hellos seen (workers that reported their plugins).
   int hellos() const { return hellos_.load(); }
+  // PROCESS mode with a cluster, before start(): topics are reported to the
+  // bridge, and reactor 0 forwards the workers' cluster sends, publishes and
+  // broadcasts to it (cluster_phase.cc).
+  void set_cluster(ClusterBridge* bridge);
+  // Thread-safe: a message from another node (push, close, publish,
+  // broadcast), run on this reactor's loop like a worker's command.
+  void cluster_deliver(ClusterItem item);
 
  private:
   struct WorkerLink {
@@ -113,7 +131,7 @@ class Reactor : private core::MessageSink {
   void flush_channels_before_exit();
   void replay_stashed();
   static void on_accept(evutil_socket_t fd, short, void* arg);
-  void pause_accepting(int err);
+  void connection_shed();
   void take_inbox();
   void install_channel(int w, int fd);
   void start_retirement(int w, int fd);
@@ -136,6 +154,7 @@ class Reactor : private core::MessageSink {
   void on_writable(Connection& c);
   void feed(Connection& c, uint8_t* data, size_t len);
   void queue_output(Connection& c, std::string_view a, std::string_view b = {});
+  void append_out(Connection& c, std::string_view bytes);
   void write_now(Connection& c);
   void finish(Connection& c);               // close after what is queued has left
   bool linger(Connection& c);
@@ -151,7 +170,7 @@ class Reactor : private core::MessageSink {
   void read_proxy_header(Connection& c);
   bool drive_tls_handshake(Connection& c);   // true once done
   void begin_after_proxy(Connection& c);
-  void apply_forwarded(Connection& c);
+  bool apply_forwarded(Connection& c);   // false: refused by the per-IP limits
 
   // HTTP phase (http_phase.cc)
   void feed_http(Connection& c, uint8_t* data, size_t len);
@@ -177,6 +196,18 @@ class Reactor : private core::MessageSink {
   void on_close_command(uint64_t id, uint16_t code, std::string_view reason);
   void close_slow(Connection& c);   // buffer_output_close
 
+  // topics and fan-out (topic_phase.cc)
+  struct Fanout;
+  void on_subscribe(uint64_t id, std::string_view topic, bool add);
+  void leave_topics(Connection& c);
+  void fan_out_to(Connection& c, Fanout& f);
+  void end_fan_out(const Fanout& f);
+  SharedSpan plain_frame(Fanout& f, int which);
+  SharedSpan packed_frame(Fanout& f);
+  void queue_shared(Connection& c, SharedSpan s);
+  void take_shared(Connection& c);   // the span's bytes into c.out, before anything queued after them
+  bool write_shared(Connection& c);  // false when the connection was destroyed
+
   // workers (dispatch.cc)
   static void on_channel_event(evutil_socket_t fd, short what, void* arg);
   void read_channel(int w);
@@ -188,6 +219,10 @@ class Reactor : private core::MessageSink {
   void flush_channel(int w);
   void resume_paused(int w);
 
+  // cluster (cluster_phase.cc)
+  void run_cluster_items(std::vector<ClusterItem>& items);
+  void forward_to_cluster(const ipc::MessageHeader& h, std::string_view payload);
+
   // timers (reactor.cc)
   static void on_tick(evutil_socket_t, short, void* arg);
   void check_deadlines();
@@ -195,10 +230,15 @@ class Reactor : private core::MessageSink {
 
   // per-IP limits (connection_io.cc). Per reactor: in PROCESS mode with
   // several reactors each counts only the connections it owns.
-  static std::string ip_key(const sockaddr_in6& peer);
-  bool over_ip_limits(const Accepted& a);
-  void release_ip(uint64_t id);
+  static uint32_t hash_ip(uint8_t family, const uint8_t* addr);
+  static std::string ip_key(uint8_t family, const uint8_t* addr);
+  bool ip_limits_on() const { return settings_.max_connection_per_ip > 0 || settings_.handshake_rate_per_ip > 0; }
+  int ip_limit_status(const std::string& key);
+  bool client_address_known(Connection& c, bool http_stage);
+  void release_ip(const Connection& c);
   void refuse_with(int fd, int status);
+  void log_refusal(int status);
+  void count_failure(HandshakeFailure f) { stats_->handshake_failures[static_cast<int>(f)].add(); }
 
   Connection* find(uint64_t id) const;
   double now() const;
@@ -240,6 +280,8 @@ class Reactor : private core::MessageSink {
     bool retire;   // true: a reload (hand over in order); false: after a crash
   };
   std::vector<NewChannel> new_channels_;   // under inbox_mutex_
+  std::vector<ClusterItem> cluster_inbox_;  // under inbox_mutex_
+  ClusterBridge* cluster_ = nullptr;
   std::atomic<int> retiring_count_{0};
   std::atomic<bool> stop_requested_{false};
   bool stopping_ = false;
@@ -253,12 +295,17 @@ class Reactor : private core::MessageSink {
   std::vector<uint64_t> replays_;          // connections with stashed bytes (replay_later)
   Connection* current_ = nullptr;          // whose bytes the MessageReader is reading
   uint32_t round_robin_ = 0;
-  uint64_t refused_ = 0;                   // connections over max_connection
-  struct event* accept_resume_ev_ = nullptr;   // BASE: listeners paused (out of descriptors)
-  uint64_t accept_pauses_ = 0;
-  uint64_t lost_events_ = 0;               // taken by a worker that died before finishing them
+  uint64_t refused_ = 0;                   // connections over max_connection (for the log line)
+  uint64_t shed_ = 0;                      // BASE: connections closed at accept, out of descriptors
+  double last_shed_log_ = 0;
+  ReactorStats own_stats_;                 // until set_stats() points elsewhere
+  ReactorStats* stats_ = &own_stats_;
   double last_refusal_log_ = 0;
   std::string scratch_;                    // reused encode buffer
+  TopicTable topics_;
+  SharedFrames shared_frames_;             // this iteration's fan-out frames
+  std::unique_ptr<core::Deflater> shared_deflater_;   // compressed publishes: a fresh stream each
+  std::vector<Connection*> slow_;          // over buffer_output_size in a fan-out (buffer_output_close)
   std::vector<uint8_t> read_buffer_;
   core::BufferPool buffers_;               // output and reassembly buffers, lent while in use
   struct IpBucket {

@@ -26,7 +26,7 @@ SessionSlot* slots_after(SessionHeader* h) {
 uint32_t wall32(int64_t t) { return static_cast<uint32_t>(t); }
 }  // namespace
 
-SessionTable SessionTable::create(uint32_t capacity, uint32_t shares) {
+SessionTable SessionTable::create(uint32_t capacity, uint32_t shares, uint32_t node) {
   if (shares == 0 || shares > kMaxShares || capacity / shares < 2) throw std::runtime_error("bad session table shares");
   SessionTable t;
   t.fd_ = memfd_create("wsd-sessions", 0);
@@ -40,6 +40,7 @@ SessionTable SessionTable::create(uint32_t capacity, uint32_t shares) {
   t.header_->shares = shares;
   t.header_->next_sequence.store(1);
   for (uint32_t s = 0; s < shares; ++s) t.header_->high_water[s].store(t.share_begin(s));
+  t.header_->node = node;
   t.slots_ = slots_after(t.header_);
   t.next_fresh_ = t.share_begin(0);
   return t;
@@ -129,6 +130,12 @@ uint64_t SessionTable::acquire(const SessionInfo& info) {
   }
   uint64_t seq = header_->next_sequence.fetch_add(1, std::memory_order_relaxed);
   uint64_t id = (seq << kSlotBits) | index;
+  if (header_->node != 0) {
+    // The sequence wraps after 2^28 connections: a slot's id can recur only
+    // after that many connections, where a plain id never recurs.
+    uint64_t masked = seq & kClusterSequenceMask;
+    id = (uint64_t{header_->node} << kNodeShift) | ((masked ? masked : 1) << kSlotBits) | index;
+  }
   SessionSlot& s = slots_[index];
   s.version.fetch_add(1, std::memory_order_acq_rel);
   s.reactor = info.reactor;

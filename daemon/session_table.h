@@ -29,6 +29,13 @@ constexpr uint32_t kMaxShares = 256;
 
 inline uint32_t slot_of(uint64_t id) { return static_cast<uint32_t>(id & kSlotMask); }
 
+// In a cluster, ids carry the node that holds them:
+// (node << 52) | (sequence & (2^28 - 1)) << 24 | slot. Node 0 (no cluster)
+// keeps the plain (sequence << 24) | slot.
+constexpr int kNodeShift = 52;
+constexpr uint64_t kClusterSequenceMask = (uint64_t{1} << (kNodeShift - kSlotBits)) - 1;
+inline uint32_t node_of(uint64_t id) { return static_cast<uint32_t>(id >> kNodeShift); }
+
 // A connection as readers see it (what read() returns and acquire() takes).
 struct SessionInfo {
   uint8_t status = 0;         // WSD_STATUS_* (0 = plain HTTP connection)
@@ -73,14 +80,16 @@ struct SessionHeader {
   uint32_t shares;
   std::atomic<uint64_t> next_sequence;
   std::atomic<uint32_t> live;                     // connections now
+  uint32_t node;                                  // cluster node number in ids (0: none)
   std::atomic<uint32_t> high_water[kMaxShares];   // per share: slots below it may be in use
 };
 
 class SessionTable {
  public:
   // Creates the shared mapping (memfd) for `capacity` slots in `shares`
-  // contiguous shares. Pages are touched only as slots are used.
-  static SessionTable create(uint32_t capacity, uint32_t shares = 1);
+  // contiguous shares. Pages are touched only as slots are used. `node`: the
+  // cluster node number its ids carry (0 without a cluster).
+  static SessionTable create(uint32_t capacity, uint32_t shares = 1, uint32_t node = 0);
   // Maps a table created by another process from its memfd.
   static SessionTable attach(int fd);
   SessionTable() = default;

@@ -98,6 +98,7 @@ void Reactor::read_proxy_header(Connection& c) {
     }
     case core::ProxyHeaderParser::State::Error:
       spdlog::debug("[reactor {}] conn {}: bad PROXY header: {}", index_, c.id, probe.error());
+      count_failure(HandshakeFailure::ProxyHeader);
       destroy(c);
       return;
     case core::ProxyHeaderParser::State::Done: {
@@ -107,6 +108,7 @@ void Reactor::read_proxy_header(Connection& c) {
         sessions_.set_remote(c.id, static_cast<uint8_t>(a.family), a.src_addr, a.src_port);
       }
       c.extra->proxy.reset();
+      if (!client_address_known(c, false)) return;
       begin_after_proxy(c);
       return;
     }
@@ -145,6 +147,7 @@ bool Reactor::drive_tls_handshake(Connection& c) {
       // Plain HTTP on a TLS port, an old protocol, a bad client certificate:
       // this connection alone ends, quietly.
       spdlog::debug("[reactor {}] conn {}: TLS handshake failed: {}", index_, c.id, c.tls()->error_text());
+      count_failure(HandshakeFailure::Tls);
       c.extra->tls.reset();  // nothing to shut down
       destroy(c);
       return false;
@@ -153,22 +156,21 @@ bool Reactor::drive_tls_handshake(Connection& c) {
 }
 
 // X-Forwarded-For / X-Real-IP, believed only from the listener's trusted proxies.
-void Reactor::apply_forwarded(Connection& c) {
+bool Reactor::apply_forwarded(Connection& c) {
   const ListenerRuntime& l = settings_.listeners[c.listener];
-  if (!l.trusted || l.trusted->empty()) return;
+  if (!l.trusted || l.trusted->empty()) return true;
   // The hop that sent the request: the TCP peer, or the client a PROXY
   // header named (then X-Forwarded-For is judged by that address).
   SessionInfo info;
-  if (!sessions_.read(c.id, info)) return;
+  if (!sessions_.read(c.id, info)) return true;
   core::IpAddress peer;
   peer.family = info.family == AF_INET ? AF_INET : AF_INET6;
   std::memcpy(peer.bytes, info.addr, peer.family == AF_INET ? 4 : 16);
   std::optional<std::string> client = core::forwarded_client(peer, c.extra->http->request(), *l.trusted);
-  if (!client) return;
-  std::optional<core::IpAddress> ip = core::parse_ip(*client);
-  if (!ip) return;
+  std::optional<core::IpAddress> ip = client ? core::parse_ip(*client) : std::nullopt;
   // X-Forwarded-For carries no port: the client's port is unknown (0).
-  sessions_.set_remote(c.id, static_cast<uint8_t>(ip->family), ip->bytes, 0);
+  if (ip) sessions_.set_remote(c.id, static_cast<uint8_t>(ip->family), ip->bytes, 0);
+  return client_address_known(c, true);
 }
 
 }  // namespace wsd::daemon

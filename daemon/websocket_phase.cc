@@ -33,6 +33,7 @@ void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool 
       return;
     }
   }
+  stats_->messages_in.add();
   uint8_t flags = WSD_FLAG_FIN | (compressed ? WSD_FLAG_COMPRESS : 0);
   int w = pick_worker(c, true);
   dispatch(w, c, ipc::MessageType::Message, opcode_and_flags(static_cast<uint8_t>(op), flags),
@@ -110,6 +111,7 @@ void Reactor::on_error(uint16_t code, std::string_view why) {
 void Reactor::send_frame(Connection& c, uint8_t opcode, uint8_t flags, std::string_view data) {
   uint8_t header[core::kMaxFrameHeaderSize];
   bool fin = flags & WSD_FLAG_FIN;
+  if (!core::is_control_opcode(opcode)) stats_->messages_out.add();
   if ((flags & WSD_FLAG_COMPRESS) && c.deflater() && !core::is_control_opcode(opcode)) {
     scratch_.clear();
     if (c.deflater()->compress(reinterpret_cast<const uint8_t*>(data.data()), data.size(), scratch_)) {
@@ -142,8 +144,9 @@ void Reactor::on_push(uint64_t id, uint16_t aux, std::string_view data) {
   auto opcode = static_cast<uint8_t>(aux & 0xFF);
   auto flags = static_cast<uint8_t>(aux >> 8);
   if (c->pending_output() + data.size() > settings_.buffer_output_size) {
-    // Counted by the worker's check; here the race is lost quietly, unless
+    // The worker's check passed, the output filled since: counted here, and
     // buffer_output_close drops the slow client.
+    stats_->deliveries_refused.add();
     if (settings_.buffer_output_close) close_slow(*c);
     return;
   }

@@ -7,6 +7,7 @@
 #include "core/close_code.h"
 #include "daemon/logging.h"
 #include "daemon/routes.h"
+#include "daemon/slot_index.h"
 
 namespace wsd::daemon {
 
@@ -19,6 +20,10 @@ constexpr size_t kMaxQueuedToReactor = 64 * 1024 * 1024;
 Worker::Worker(const config::Config& config, const WorkerLaunch& launch)
     : config_(config), id_(launch.id), settings_(make_settings(config)),
       sessions_(SessionTable::attach(launch.session_fd)), launch_(launch) {
+  if (launch.stats_fd >= 0) {
+    stats_ = SharedStats::attach(launch.stats_fd);
+    counters_.attach(&stats_.worker(id_));
+  }
   base_ = event_base_new();
   size_t max_message = settings_.package_max_length + 64 * 1024;
   links_.resize(launch.channel_fds.size());
@@ -39,7 +44,7 @@ Worker::~Worker() {
   if (stop_ev_) event_free(stop_ev_);
   if (reload_ev_) event_free(reload_ev_);
   unload_plugins(plugins_);
-  std::free(by_slot_);
+  unmap_slot_index(by_slot_, by_slot_slots_);
   event_base_free(base_);
 }
 
@@ -61,7 +66,8 @@ int Worker::run() {
   }
   for (auto& p : plugins_) {
     if (p->ctx.plugin->on_worker_start && p->ctx.plugin->on_worker_start(&p->ctx) != 0) {
-      spdlog::critical("plugin {} failed its worker start", p->ctx.config->name);
+      spdlog::critical("plugin {}: on_worker_start returned non-zero (its own log lines say why)",
+                       p->ctx.config->name);
       return 3;
     }
   }
@@ -98,9 +104,11 @@ bool Worker::start_base_reactor(const WorkerLaunch& launch) {
   for (size_t i = 0; i < plugins_.size(); ++i)
     routes_->set_capabilities(static_cast<int>(i), plugin_capabilities(plugins_[i]->ctx.plugin));
   sessions_.set_partition(static_cast<uint32_t>(id_));
-  by_slot_ = static_cast<Connection**>(std::calloc(sessions_.capacity(), sizeof(Connection*)));
+  by_slot_slots_ = sessions_.capacity();
+  by_slot_ = map_slot_index(by_slot_slots_);
   reactor_ = std::make_unique<Reactor>(id_, settings_, sessions_, *routes_, by_slot_, base_, this,
                                        static_cast<uint16_t>(id_));
+  if (stats_.valid()) reactor_->set_stats(&stats_.reactor(id_));
   for (size_t i = 0; i < launch.listen_fds.size(); ++i)
     reactor_->listen(launch.listen_fds[i].first, launch.listen_fds[i].second, static_cast<uint8_t>(i));
   stop_ev_ = evsignal_new(base_, SIGTERM, &Worker::on_stop_signal, this);
@@ -175,13 +183,13 @@ void Worker::read_link(int r) {
 // process's reactor (r = -1): find the plugin and call it.
 void Worker::handle(int r, const ipc::MessageHeader& h, std::string_view payload) {
   if (r >= 0) links_[r].processed++;
-  counters_.events++;
+  counters_.event();
   if (h.flags >= plugins_.size()) return;
   wsd_ctx& ctx = plugins_[h.flags]->ctx;
   const wsd_plugin* p = ctx.plugin;
   switch (h.type) {
     case ipc::MessageType::Message:
-      counters_.messages++;
+      counters_.message();
       deliver_message(ctx, h, payload);
       break;
     case ipc::MessageType::Open:
@@ -299,6 +307,33 @@ int Worker::send_to_own_reactor(uint64_t conn, ipc::MessageType type, uint16_t a
   return WSD_OK;
 }
 
+// The fan-out itself happens in the reactors, which encode the frame once for
+// all their recipients: a publish costs one IPC message per reactor, not one
+// per recipient. All or nothing: a reactor's channel over its bound refuses
+// the whole publish. BASE mode reaches this process's connections only.
+int Worker::fan_out(std::string_view topic, uint16_t aux, std::string_view data) {
+  if (base_mode()) {
+    if (topic.empty()) {
+      reactor_->broadcast(aux, data);
+    } else {
+      reactor_->publish(topic, aux, data);
+    }
+    return WSD_OK;
+  }
+  for (const Link& l : links_) {
+    if (l.open && l.channel->pending() > kMaxQueuedToReactor) return WSD_ERR_BUFFER_FULL;
+  }
+  for (Link& l : links_) {
+    if (!l.open) continue;
+    if (topic.empty()) {
+      l.channel->append(ipc::MessageType::Broadcast, 0, aux, 0, data);
+    } else {
+      l.channel->append(ipc::MessageType::Publish, topic.size(), aux, 0, topic, data);
+    }
+  }
+  return WSD_OK;
+}
+
 void Worker::after_iteration() {
   run_deferred();
   for (Link& l : links_) {
@@ -320,9 +355,11 @@ void Worker::run_deferred() {
 }
 
 void Worker::flush_links() {
+  size_t queued = 0;   // left after the flush: the worker's IPC queue depth
   for (Link& l : links_) {
     if (!l.open || l.channel->pending() == 0) continue;
     ipc::Channel::IoResult res = l.channel->flush();
+    queued += l.channel->pending();
     bool want_write = res == ipc::Channel::IoResult::WouldBlock;
     if (want_write != l.want_write) {
       l.want_write = want_write;
@@ -332,6 +369,7 @@ void Worker::flush_links() {
       event_add(l.ev, nullptr);
     }
   }
+  counters_.set_queue_bytes(queued);
 }
 
 int Worker::defer(wsd_ctx* ctx, wsd_defer_fn fn, void* arg) {

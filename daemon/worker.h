@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "cluster/wire.h"
 #include "config/config.h"
 #include "daemon/counters.h"
 #include "daemon/plugin_host.h"
@@ -35,6 +36,7 @@ class Reactor;
 struct WorkerLaunch {
   int id = 0;
   int session_fd = -1;
+  int stats_fd = -1;
   std::vector<int> channel_fds;                           // PROCESS: one per reactor
   int control_fd = -1;                                    // BASE: Hello to the master
   std::vector<std::pair<int, uint16_t>> listen_fds;       // BASE: socket and its port, per listener
@@ -53,6 +55,8 @@ class Worker : public LocalDelivery {
   const Settings& settings() const { return settings_; }
   SessionTable& sessions() { return sessions_; }
   WorkerCounters& counters() { return counters_; }
+  // The shared stats; invalid when started without the master's.
+  const SharedStats& stats() const { return stats_; }
   // The connection's WSD_STATUS_* as this worker's plugins must see it: a
   // custom handshake this worker accepted counts as established at once,
   // although the reactor has not read the 101 yet (see accepted_handshakes_).
@@ -62,6 +66,26 @@ class Worker : public LocalDelivery {
                       std::string_view payload2 = {});
   int send_to_own_reactor(uint64_t conn, ipc::MessageType type, uint16_t aux, std::string_view payload,
                           std::string_view payload2);
+  // Publish (topic not empty) or broadcast: one message to every reactor
+  // (PROCESS mode) or to this process's reactor (BASE mode).
+  int fan_out(std::string_view topic, uint16_t aux, std::string_view data);
+  // Cluster (worker_cluster.cc). This node's number (0: no cluster), as the
+  // master announced it in the shared stats.
+  uint16_t node() const {
+    return stats_.valid() ? static_cast<uint16_t>(stats_.block().cluster.node_number.get()) : 0;
+  }
+  // An id held by another node: push, disconnect, close, exist and
+  // is_established take the cluster path.
+  bool remote(uint64_t conn) const {
+    uint32_t n = node_of(conn);
+    return n != 0 && n != node();
+  }
+  // A push or close for another node's connection, through reactor 0 and
+  // the master's bridge. WSD_ERR_NO_CONNECTION at once when that node is not live.
+  int cluster_send(cluster::WireType type, uint64_t conn, uint16_t aux, std::string_view data);
+  // exist / is_established for another node's connection: a bounded
+  // blocking wait (200 ms) for that node's answer; 0 when it does not come.
+  int cluster_query(uint64_t conn, cluster::QueryKind kind);
   int defer(wsd_ctx* ctx, wsd_defer_fn fn, void* arg);
   uint64_t add_timer(wsd_ctx* ctx, uint64_t ms, bool repeat, wsd_timer_fn fn, void* arg);
   bool clear_timer(uint64_t timer_id);
@@ -128,16 +152,19 @@ class Worker : public LocalDelivery {
   // event, or once the table shows another status.
   std::unordered_set<uint64_t> accepted_handshakes_;
   RequestView request_view_;
+  SharedStats stats_;
   WorkerCounters counters_;
   // BASE mode: this process's own reactor, and what it needs.
   WorkerLaunch launch_;
   std::unique_ptr<Routes> routes_;
-  Connection** by_slot_ = nullptr;
+  Connection** by_slot_ = nullptr;   // map_slot_index (slot_index.h)
+  size_t by_slot_slots_ = 0;
   std::unique_ptr<Reactor> reactor_;
   std::unique_ptr<ipc::Channel> control_;
   struct event* stop_ev_ = nullptr;
   struct event* reload_ev_ = nullptr;
   bool not_supported_logged_ = false;
+  uint32_t query_seq_ = 0;
   std::string scratch_;
 };
 

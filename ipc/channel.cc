@@ -7,7 +7,12 @@
 namespace wsd::ipc {
 
 namespace {
-constexpr size_t kInitialInput = 64 * 1024;
+// Holds a 64 KiB message and the next ones without growing.
+constexpr size_t kInitialInput = 256 * 1024;
+// A message this large, with nothing queued before it, goes out at once with
+// writev from the caller's memory: the copy into out_ would cost more than
+// the system call saves by batching.
+constexpr size_t kDirectWriteAt = 16 * 1024;
 // Above this, written-out bytes at the front of out_ are dropped in one go
 // rather than after every flush (erase from the front is a memmove).
 constexpr size_t kCompactOutputAt = 256 * 1024;
@@ -27,9 +32,27 @@ void Channel::append(MessageType type, uint64_t conn, uint16_t aux, uint8_t flag
   h.flags = flags;
   h.aux = aux;
   h.conn = conn;
+  size_t written = 0;
+  if (h.size >= kDirectWriteAt && pending() == 0 && !broken_) {
+    iovec iov[3] = {{&h, kHeaderSize},
+                    {const_cast<char*>(payload.data()), payload.size()},
+                    {const_cast<char*>(payload2.data()), payload2.size()}};
+    ssize_t n;
+    do {
+      n = ::writev(fd_, iov, payload2.empty() ? 2 : 3);
+    } while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(h.size)) return;
+    // The socket took part (or none, or failed: flush() reports that): the
+    // whole message is queued with its written part already behind out_head_,
+    // so message boundaries stay where take_unsent expects them.
+    if (n > 0) written = static_cast<size_t>(n);
+    out_.clear();
+    out_head_ = boundary_ = 0;
+  }
   out_.append(reinterpret_cast<const char*>(&h), kHeaderSize);
   out_.append(payload.data(), payload.size());
   out_.append(payload2.data(), payload2.size());
+  out_head_ += written;
 }
 
 Channel::IoResult Channel::flush() {
@@ -117,11 +140,18 @@ void Channel::compact() {
     }
     return;
   }
-  if (in_head_ > 0) {
-    std::memmove(in_.data(), in_.data() + in_head_, in_tail_ - in_head_);
-    in_tail_ -= in_head_;
-    in_head_ = 0;
+  if (in_head_ == 0) return;
+  // A partial message stays where it is while the rest of it fits behind it
+  // (no memmove per read of a large message); otherwise it moves to the front.
+  size_t have = in_tail_ - in_head_;
+  if (have >= kHeaderSize) {
+    MessageHeader h;
+    std::memcpy(&h, in_.data() + in_head_, kHeaderSize);
+    if (in_head_ + h.size <= in_.size()) return;
   }
+  std::memmove(in_.data(), in_.data() + in_head_, have);
+  in_tail_ = have;
+  in_head_ = 0;
 }
 
 }  // namespace wsd::ipc

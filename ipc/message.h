@@ -22,6 +22,11 @@ enum class MessageType : uint8_t {
   CloseConnection = 33,  // aux: close code (0 = no close frame); payload: reason
   Response = 34,         // payload: encoded response (request / handshake answers)
   Processed = 35,        // conn: count of events the worker finished (dispatch_mode 3, backpressure)
+  Subscribe = 36,        // conn: the connection; payload: topic
+  Unsubscribe = 37,      // conn: the connection; payload: topic
+  Publish = 38,          // conn: topic length; aux: opcode | flags << 8; payload: topic, then data
+  Broadcast = 39,        // aux: opcode | flags << 8; payload: data
+  ClusterSend = 40,      // to reactor 0: conn: the target node; payload: an encoded cluster/wire message
   // worker -> master (main thread)
   Hello = 64,            // payload: one capability byte per plugin
 };

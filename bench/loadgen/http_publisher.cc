@@ -58,7 +58,7 @@ bool HttpPublisher::ready() {
 void HttpPublisher::connect() {
   int err = 0;
   bool connected = false;
-  fd_ = connect_nonblocking(worker_.run().dst, nullptr, err, connected);
+  fd_ = connect_nonblocking(worker_.run().publish_dst, nullptr, err, connected);
   if (fd_ < 0) return drop(true);
   state_ = State::Connecting;
   worker_.poll_add(fd_, EPOLLOUT, this);

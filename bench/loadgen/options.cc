@@ -16,7 +16,7 @@ namespace {
 enum Flag : int {
   kHost = 1000, kPort, kPath, kMode, kConnections, kDepth, kSize, kBinary, kThreads,
   kWarmup, kDuration, kTimeout, kConnectRate, kSourceAddrs, kServerPid, kServerPids,
-  kPublishUrl, kPublishWs, kRate, kHelp,
+  kPublishUrl, kPublishWs, kPublishPort, kRate, kHelp,
 };
 
 const option kLongOptions[] = {
@@ -38,6 +38,7 @@ const option kLongOptions[] = {
     {"server-pids", required_argument, nullptr, kServerPids},
     {"publish-url", required_argument, nullptr, kPublishUrl},
     {"publish-ws", no_argument, nullptr, kPublishWs},
+    {"publish-port", required_argument, nullptr, kPublishPort},
     {"rate", required_argument, nullptr, kRate},
     {"help", no_argument, nullptr, kHelp},
     {nullptr, 0, nullptr, 0},
@@ -125,6 +126,10 @@ std::string apply(int flag, const char* arg, Options& o) {
       o.publish_url = arg;
       return "";
     case kPublishWs: o.publish_url.clear(); return "";
+    case kPublishPort:
+      if (!parse_uint(arg, 65535, v) || v == 0) return bad + "--publish-port";
+      o.publish_port = static_cast<uint16_t>(v);
+      return "";
   }
   return "unknown option";
 }
@@ -209,6 +214,8 @@ Broadcast
   --publish-ws         publish over a WebSocket connection (default)
   --publish-url PATH   publish with HTTP GET PATH<url-encoded message>,
                        e.g. '/?message='
+  --publish-port P     the publisher connects to port P (another wsd node of a
+                       cluster: cross-node fan-out); default --port
   --rate N             broadcasts per second; 0 = closed loop (default 0)
 
 The last line of the output is machine-readable: RESULT key=value ...

@@ -32,6 +32,7 @@ struct Options {
   // Broadcast: the publisher is a WebSocket connection (default) or HTTP GETs
   // of publish_url followed by the URL-encoded message.
   std::string publish_url;
+  uint16_t publish_port = 0;    // the publisher connects here (another node of a cluster); 0 = port
   double publish_rate = 0;      // broadcasts per second; 0 = closed loop (window of --depth)
 };
 

@@ -35,6 +35,8 @@ Runner::~Runner() {
 
 bool Runner::prepare(std::string& error) {
   if (!resolve_ipv4(options_.host, options_.port, run_.dst, error)) return false;
+  uint16_t pub = options_.publish_port ? options_.publish_port : options_.port;
+  if (!resolve_ipv4(options_.host, pub, run_.publish_dst, error)) return false;
   run_.sources = loopback_sources(options_.source_addrs);
   run_.host_header = options_.host + ":" + std::to_string(options_.port);
   return true;

@@ -166,7 +166,7 @@ void WorkerThread::open_due() {
     const uint32_t global = first_ + started_;
     const auto role = has_publisher_ && started_ == 0 ? Connection::Role::Publisher : Connection::Role::Client;
     const sockaddr_in* src = sources.empty() ? nullptr : &sources[global % sources.size()];
-    conns_[started_].start(*this, role, run_.dst, src);
+    conns_[started_].start(*this, role, role == Connection::Role::Publisher ? run_.publish_dst : run_.dst, src);
   }
   flush_dirty();
   reap_dead();

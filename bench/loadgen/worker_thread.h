@@ -28,6 +28,7 @@ struct RunContext {
   const Options* options = nullptr;
   Mode* mode = nullptr;
   sockaddr_in dst{};
+  sockaddr_in publish_dst{};         // the publisher's server (--publish-port)
   std::vector<sockaddr_in> sources;  // empty: no bind
   std::string host_header;           // "host:port"
   std::atomic<Phase> phase{Phase::Connect};

@@ -164,6 +164,9 @@ typedef struct wsd_stats {
   uint64_t lost_events;         /* taken by a worker that died before finishing them */
   uint64_t worker_restarts;     /* workers replaced: crash, reload, max_request */
   uint64_t topic_count;         /* topics with at least one subscriber */
+  uint64_t cluster_nodes;       /* live cluster nodes, this one included (1 without a cluster) */
+  uint64_t cluster_connection_num; /* connections on all live nodes, as of the last heartbeat
+                                      (connection_num without a cluster) */
 } wsd_stats;
 
 /* One worker's counters (the current process in that worker slot, and the
@@ -273,6 +276,15 @@ typedef struct wsd_api {
   int (*publish)(wsd_ctx *ctx, const char *topic, size_t topic_len, const void *data, size_t len, int opcode,
                  int flags);
   int (*broadcast)(wsd_ctx *ctx, const void *data, size_t len, int opcode, int flags);
+
+  /* Cluster (docs/cluster.md). With a `cluster:` section, connection ids say
+     which node holds them, and push, push_frame, disconnect, close, exist,
+     is_established, publish and broadcast reach every node. cluster_nodes
+     fills out with up to max live node numbers (this one included) and
+     returns how many are live (0 without a cluster); node_number is this
+     node's (0 without a cluster). Check struct_size before calling them. */
+  size_t (*cluster_nodes)(wsd_ctx *ctx, uint16_t *out, size_t max);
+  int (*node_number)(wsd_ctx *ctx);
 } wsd_api;
 
 /* The plugin's events (Swoole's). Any may be NULL. */

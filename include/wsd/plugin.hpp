@@ -18,7 +18,9 @@
 // Exceptions must not leave an event: catch them in the handler.
 #pragma once
 
+#include <algorithm>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -180,6 +182,24 @@ class Server {
   }
   int broadcast(std::string_view data, int opcode = WSD_OPCODE_TEXT, int flags = WSD_FLAG_FIN) {
     return detail::api->broadcast(ctx_, data.data(), data.size(), opcode, flags);
+  }
+
+  // Cluster: the live node numbers (this one included; empty without a
+  // cluster or on a host older than the cluster API) and this node's number.
+  std::vector<uint16_t> cluster_nodes() {
+    if (detail::api->struct_size < offsetof(wsd_api, cluster_nodes) + sizeof(void*)) return {};
+    std::vector<uint16_t> out(64);
+    size_t n = detail::api->cluster_nodes(ctx_, out.data(), out.size());
+    if (n > out.size()) {
+      out.resize(n);
+      n = detail::api->cluster_nodes(ctx_, out.data(), out.size());
+    }
+    out.resize(std::min(n, out.size()));
+    return out;
+  }
+  int node_number() {
+    if (detail::api->struct_size < offsetof(wsd_api, node_number) + sizeof(void*)) return 0;
+    return detail::api->node_number(ctx_);
   }
 
   void defer(std::function<void()> fn) {

@@ -72,12 +72,12 @@ TEST_CASE("the plugin reads its own config subtree") {
   CHECK(ask(c, "config nothing.here") == "config <none>");
 }
 
-TEST_CASE("graceful stop: SIGTERM closes every client with 1001, wsd exits 0, the plugin sees each close") {
+TEST_CASE("graceful stop: SIGTERM closes each of 100 clients with 1001, wsd exits 0, the plugin sees each close") {
   WsdServer server({probe_config("worker_num: 2\n")});
   REQUIRE_MESSAGE(server.started(), server.log());
   std::vector<std::unique_ptr<WsClient>> clients;
   std::vector<uint64_t> ids;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < 100; ++i) {
     clients.push_back(std::make_unique<WsClient>());
     REQUIRE(clients.back()->open(server.port(), "/"));
     ids.push_back(whoami(*clients.back()).id);

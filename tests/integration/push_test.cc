@@ -148,7 +148,7 @@ TEST_CASE("get_client_info and connection iteration") {
   CHECK(ask(a, "count") == "count 2");
 }
 
-TEST_CASE("broadcast plugin: GET ?message= pushes to every established connection, across workers") {
+TEST_CASE("broadcast plugin: GET ?message= reaches every established connection, across workers") {
   // BASE mode reaches only the worker's own connections: one worker there.
   WsdServer server({probe_config(plugin_entry("broadcast", "broadcast.so", "/bc") +
                                  (base_mode() ? "worker_num: 1\n" : "worker_num: 2\nreactor_num: 2\n"))});
@@ -168,8 +168,21 @@ TEST_CASE("broadcast plugin: GET ?message= pushes to every established connectio
   REQUIRE(h.connect(server.port()));
   HttpReply r = h.http("GET /bc?message=hi%20all HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK(r.status == 200);
-  CHECK(r.body == "pushed to 4\n");
+  CHECK(r.body == "broadcast\n");
   for (auto& c : clients) CHECK(receive_text(*c) == "hi all");
   r = h.http("GET /bc HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK(r.status == 400);
+
+  // ?topic= at the handshake subscribes; ?topic= with ?message= publishes.
+  WsClient sub;
+  REQUIRE(sub.open(server.port(), "/bc?topic=news"));
+  CHECK(ask(sub, "x") == "this is server");   // open (and its subscribe) handled by now
+  r = h.http("GET /bc?topic=news&message=headline HTTP/1.1\r\nHost: a\r\n\r\n");
+  CHECK(r.status == 200);
+  CHECK(r.body == "published\n");
+  CHECK(receive_text(sub) == "headline");
+  r = h.http("GET /bc?message=after HTTP/1.1\r\nHost: a\r\n\r\n");
+  CHECK(r.status == 200);
+  for (auto& c : clients) CHECK(receive_text(*c) == "after");   // not "headline" before it
+  CHECK(receive_text(sub) == "after");
 }

@@ -23,6 +23,18 @@
 //   sleep <ms>             -> blocks this worker for ms (a worker falling behind), then "slept"
 //   crash                  -> the worker dies of SIGSEGV (a plugin bug)
 //   pushcompress <text>    -> push text with WSD_FLAG_COMPRESS; reply "push <rc>"
+//   sub <topic> [id]       -> subscribe this connection (or id) to topic; reply "sub <rc>"
+//                             ("-" as the topic: the empty topic; "long": a 256-byte one)
+//   unsub <topic> [id]     -> unsubscribe; reply "unsub <rc>"
+//   pub <topic> <text>     -> publish text to topic; reply "pub <rc>"
+//   pubc <topic> <text>    -> the same with WSD_FLAG_COMPRESS
+//   pubbin <topic> <n>     -> publish n bytes of binary; reply "pub <rc>"
+//   pubop <op> <topic> <n> -> publish n bytes with opcode op; reply "pub <rc>"
+//   bcast <text>           -> broadcast text; reply "bcast <rc>"
+//   bcastc <text>          -> the same with WSD_FLAG_COMPRESS
+//   bcastop <op> <n>       -> broadcast n bytes with opcode op; reply "bcast <rc>"
+//   nodes                  -> "nodes <this node's number> <live node numbers...> conns <cluster connections>"
+//   kick <id> <code>       -> disconnect another connection (any node); reply "kick <rc>"
 //
 // Built a second time as probe_hs.so (PROBE_CUSTOM_HANDSHAKE) with a custom
 // handshake handler: it records "handshake <id>", refuses with the status in
@@ -133,6 +145,57 @@ struct Probe {
     if (f.opcode != wsd::kText || !command(s, f)) s.push(f.conn, f.data, f.opcode);
   }
 
+  static std::string rest_of(std::istringstream& in) {
+    std::string rest;
+    std::getline(in, rest);
+    if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+    return rest;
+  }
+
+  static std::string topic_arg(std::istringstream& in) {
+    std::string topic;
+    in >> topic;
+    if (topic == "-") return {};
+    if (topic == "long") return std::string(256, 't');
+    return topic;
+  }
+
+  bool topic_command(wsd::Server& s, const wsd::Frame& f, const std::string& cmd, std::istringstream& in) {
+    if (cmd == "sub" || cmd == "unsub") {
+      std::string topic = topic_arg(in);
+      uint64_t id = f.conn;
+      if (uint64_t other = 0; in >> other) id = other;   // a failed read would write 0
+      int rc = cmd == "sub" ? s.subscribe(id, topic) : s.unsubscribe(id, topic);
+      s.push(f.conn, cmd + " " + std::to_string(rc));
+    } else if (cmd == "pub" || cmd == "pubc") {
+      std::string topic = topic_arg(in);
+      int flags = WSD_FLAG_FIN | (cmd == "pubc" ? WSD_FLAG_COMPRESS : 0);
+      int rc = s.publish(topic, rest_of(in), wsd::kText, flags);
+      s.push(f.conn, "pub " + std::to_string(rc));
+    } else if (cmd == "pubbin" || cmd == "pubop") {
+      int op = wsd::kBinary;
+      if (cmd == "pubop") in >> op;
+      std::string topic = topic_arg(in);
+      size_t n = 0;
+      in >> n;
+      int rc = s.publish(topic, std::string(n, 'x'), op);
+      s.push(f.conn, "pub " + std::to_string(rc));
+    } else if (cmd == "bcast" || cmd == "bcastc") {
+      int flags = WSD_FLAG_FIN | (cmd == "bcastc" ? WSD_FLAG_COMPRESS : 0);
+      int rc = s.broadcast(rest_of(in), wsd::kText, flags);
+      s.push(f.conn, "bcast " + std::to_string(rc));
+    } else if (cmd == "bcastop") {
+      int op = 0;
+      size_t n = 0;
+      in >> op >> n;
+      int rc = s.broadcast(std::string(n, 'x'), op);
+      s.push(f.conn, "bcast " + std::to_string(rc));
+    } else {
+      return false;
+    }
+    return true;
+  }
+
   bool command(wsd::Server& s, const wsd::Frame& f) {
     std::istringstream in{std::string(f.data)};
     std::string cmd;
@@ -159,6 +222,7 @@ struct Probe {
       if (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
       int rc = s.push(f.conn, rest, wsd::kText, WSD_FLAG_FIN | WSD_FLAG_COMPRESS);
       s.push(f.conn, "push " + std::to_string(rc));
+    } else if (topic_command(s, f, cmd, in)) {
     } else if (cmd == "disconnect") {
       int code = 1000;
       in >> code;
@@ -187,6 +251,36 @@ struct Probe {
       }
     } else if (cmd == "count") {
       s.push(f.conn, "count " + std::to_string(s.connections().size()));
+    } else if (cmd == "stats") {
+      wsd_stats st = s.stats();
+      s.push(f.conn, "stats connections=" + std::to_string(st.connection_num) +
+                         " accepted=" + std::to_string(st.accept_count) + " closed=" + std::to_string(st.close_count) +
+                         " refused=" + std::to_string(st.refused_count) +
+                         " handshake_failures=" + std::to_string(st.handshake_failures) +
+                         " requests=" + std::to_string(st.request_count) + " in=" + std::to_string(st.messages_in) +
+                         " out=" + std::to_string(st.messages_out) + " workers=" + std::to_string(st.worker_num) +
+                         " restarts=" + std::to_string(st.worker_restarts));
+    } else if (cmd == "wstats") {
+      int w = -1;
+      in >> w;
+      auto st = s.worker_stats(w);
+      if (!st) {
+        s.push(f.conn, "wstats none");
+      } else {
+        s.push(f.conn, "wstats pid=" + std::to_string(st->pid) + " requests=" + std::to_string(st->request_count) +
+                           " total=" + std::to_string(st->total_request_count) +
+                           " messages=" + std::to_string(st->messages) + " restarts=" + std::to_string(st->restarts));
+      }
+    } else if (cmd == "nodes") {
+      std::string reply = "nodes " + std::to_string(s.node_number());
+      for (uint16_t n : s.cluster_nodes()) reply += " " + std::to_string(n);
+      reply += " conns " + std::to_string(s.stats().cluster_connection_num);
+      s.push(f.conn, reply);
+    } else if (cmd == "kick") {
+      uint64_t id = 0;
+      int code = 4000;
+      in >> id >> code;
+      s.push(f.conn, "kick " + std::to_string(s.disconnect(id, code, "kicked")));
     } else if (cmd == "countall") {
       s.push(f.conn, "countall " + std::to_string(s.connections(false).size()));
     } else if (cmd == "after") {

@@ -42,6 +42,11 @@ def main():
                 skipped += 1
                 print(f"SKIP {label} (PROCESS mode only: {fn.wsd_process_only})", flush=True)
                 continue
+            needs = getattr(fn, "wsd_requires", None)
+            if needs and not os.access(needs[0], os.X_OK):
+                skipped += 1
+                print(f"SKIP {label} ({needs[1]} is not installed)", flush=True)
+                continue
             if getattr(fn, "wsd_pending", None):
                 skipped += 1
                 print(f"SKIP {label} (pending: {fn.wsd_pending})", flush=True)

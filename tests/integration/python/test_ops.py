@@ -141,6 +141,14 @@ def test_test_config_and_version():
         r = subprocess.run([wsdtest.WSD, "--test-config", "--config", bad], capture_output=True, timeout=10)
         assert r.returncode == 1, r
         assert b"refused" in r.stderr, r
+        # Like nginx -t, the certificate is loaded, not only found.
+        for name in ("junk.pem", "junk.key"):
+            with open(os.path.join(folder, name), "w") as f:
+                f.write("not a PEM file\n")
+        tls = write_config(folder, probe_config("ssl_cert_file: junk.pem\nssl_key_file: junk.key\n"))
+        r = subprocess.run([wsdtest.WSD, "--test-config", "--config", tls], capture_output=True, timeout=10)
+        assert r.returncode == 1, r
+        assert b"junk.pem" in r.stderr and b"refused" in r.stderr, r.stderr
         r = subprocess.run([wsdtest.WSD, "--version"], capture_output=True, timeout=10)
         assert r.returncode == 0, r
         assert re.match(rb"wsd \d+\.\d+\.\d+ \(plugin ABI \d+\)\n$", r.stdout), r.stdout

@@ -6,7 +6,7 @@ import struct
 
 import websockets
 
-from wsdtest import Server, probe_config, recv
+from wsdtest import Server, probe_config, process_only, recv
 
 TRUST_LOCAL = 'trusted_proxies: ["127.0.0.1"]\n'
 
@@ -96,3 +96,70 @@ async def test_x_forwarded_for_only_from_trusted_proxies():
                                       extra_headers={"X-Forwarded-For": "198.51.100.9"}) as ws:
             info = await info_of(ws)
             assert info[1] == "127.0.0.1" and info[2] == info[9], info
+
+
+def upgrade_answer(sock):
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b"\r\n", 1)[0]
+
+
+def test_per_ip_limit_counts_the_client_behind_a_proxy():
+    """All connections come from the proxy's address; the limit applies to
+    each client the PROXY header names, not to the proxy."""
+    with Server(probe_config("proxy_protocol: true\nmax_connection_per_ip: 2\nworker_num: 1\n" + TRUST_LOCAL)) as s:
+        held = []
+        for i in range(4):   # two clients, two connections each: all fit
+            sock = proxied_socket(s.port, f"PROXY TCP4 203.0.113.{i % 2 + 1} 127.0.0.1 5000{i} {s.port}\r\n".encode())
+            assert upgrade_answer(sock).startswith(b"HTTP/1.1 101"), i
+            held.append(sock)
+        third = proxied_socket(s.port, f"PROXY TCP4 203.0.113.1 127.0.0.1 50009 {s.port}\r\n".encode())
+        third.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            refused = third.recv(4096) == b""
+        except ConnectionResetError:
+            refused = True
+        assert refused, "a third connection of one client was not refused"
+        other = proxied_socket(s.port, f"PROXY TCP4 203.0.113.3 127.0.0.1 50010 {s.port}\r\n".encode())
+        assert upgrade_answer(other).startswith(b"HTTP/1.1 101")
+        for sock in held + [third, other]:
+            sock.close()
+
+
+def test_per_ip_limit_counts_the_x_forwarded_for_client():
+    with Server(probe_config("max_connection_per_ip: 1\nworker_num: 1\n" + TRUST_LOCAL)) as s:
+        def connect(client):
+            sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+            sock.sendall(f"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {client}\r\nUpgrade: websocket\r\n"
+                         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+            return sock, sock.recv(4096).split(b"\r\n", 1)[0]
+        a, status_a = connect("198.51.100.1")
+        b, status_b = connect("198.51.100.2")
+        c, status_c = connect("198.51.100.1")
+        assert status_a.startswith(b"HTTP/1.1 101") and status_b.startswith(b"HTTP/1.1 101"), (status_a, status_b)
+        assert status_c.startswith(b"HTTP/1.1 503"), status_c
+        for sock in (a, b, c):
+            sock.close()
+
+
+@process_only("BASE mode has no dispatch: the kernel spreads connections")
+async def test_dispatch_by_ip_uses_the_client_behind_a_proxy():
+    """dispatch_mode 4: one client's connections share a worker although
+    every connection comes from the proxy."""
+    with Server(probe_config("proxy_protocol: true\nworker_num: 4\ndispatch_mode: 4\n" + TRUST_LOCAL)) as s:
+        workers = {}
+        for client in range(1, 9):
+            for port in (40001, 40002):
+                sock = proxied_socket(s.port, f"PROXY TCP4 192.0.2.{client} 127.0.0.1 {port} {s.port}\r\n".encode())
+                async with websockets.connect(f"ws://127.0.0.1:{s.port}/", sock=sock) as ws:
+                    await ws.send("whoami")
+                    workers.setdefault(client, set()).add((await recv(ws)).split()[3])
+        assert all(len(w) == 1 for w in workers.values()), workers
+        assert len(set().union(*workers.values())) > 1, f"8 clients all on one worker: {workers}"

@@ -137,20 +137,33 @@ async def test_events_of_a_connection_stay_on_its_worker():
             assert closes[0].endswith(f" worker={worker}"), (closes, worker)
 
 
-@pending("issue 5: max_request")
+@process_only("BASE mode ignores max_request: replacing a worker would close its connections")
 async def test_max_request_replaces_worker_without_clients_noticing():
     with Server(probe_config("worker_num: 1\nmax_request: 5\n")) as s:
         async with websockets.connect(s.url("/")) as ws:
             conn, _ = await identify(ws)
-            for i in range(25):
-                await ws.send(f"msg {i}")
-                assert await recv(ws) == f"msg {i}"
+            sent = 0
+            for replacement in (1, 2):
+                # 6 messages reach the worker now serving; it is then replaced
+                # while the client keeps sending: every message is answered.
+                for _ in range(6):
+                    await ws.send(f"msg {sent}")
+                    assert await recv(ws) == f"msg {sent}"
+                    sent += 1
+                starts = await s.await_events("worker_start", 1 + replacement)
+                assert len(starts) == 1 + replacement, f"not replaced after max_request: {s.events()}"
+                for _ in range(3):
+                    await ws.send(f"msg {sent}")
+                    assert await recv(ws) == f"msg {sent}"
+                    sent += 1
             # the connection survived the replacements and is still known
             assert (await identify(ws))[0] == conn
             await ws.send(f"exist {conn}")
             assert await recv(ws) == "exist 1 established 1"
-        starts = s.wait_events("worker_start", 3)
-        assert len(starts) >= 3, f"worker not replaced after max_request: {s.events()}"
+            await ws.send("wstats 0")
+            reply = await recv(ws)
+            assert int(reply.split(" restarts=")[1]) >= 2, reply
+        assert "max_request 5" in s.log(), s.log()
 
 
 @process_only("BASE mode has no dispatch: the kernel spreads connections")

@@ -182,6 +182,15 @@ def process_only(reason):
     return mark
 
 
+def requires(path, what):
+    """Marks a test that needs an installed program (path): run_all reports
+    it as skipped, not failed, when the program is missing."""
+    def mark(fn):
+        fn.wsd_requires = (path, what)
+        return fn
+    return mark
+
+
 def pending(reason):
     """Marks a test of a feature that is not built yet (reason names the
     issue): run_all reports it as skipped instead of running it. Remove the

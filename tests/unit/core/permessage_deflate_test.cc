@@ -309,6 +309,38 @@ TEST_CASE("permessage-deflate: a repeated message compresses to almost nothing w
   CHECK(compress(nct, msg).size() > 1000);
 }
 
+// A message compressed by another stream (a shared publish frame) inserted
+// between two of a connection's messages: the peer's window now holds the
+// inserted message, which the connection's deflater never saw. Without a
+// reset, the next message refers to the wrong bytes; after reset() it refers
+// to nothing before it and decodes.
+TEST_CASE("permessage-deflate: reset() after an inserted message keeps the peer in step") {
+  std::mt19937 rng(7);
+  const Bytes msg = random_bytes(rng, 1000, false);
+  const Bytes other = random_bytes(rng, 1000, false);
+  Deflater own(15, false, 8);
+  Deflater shared(15, true, 8);
+  for (bool reset : {false, true}) {
+    CAPTURE(reset);
+    Inflater peer(15, false);
+    CHECK(inflate_message(peer, compress(own, msg)) == msg);
+    CHECK(inflate_message(peer, compress(shared, other)) == other);
+    if (reset) own.reset();
+    const Bytes next = compress(own, msg);
+    CHECK((next.size() < 20) == !reset);   // only with the old window is it a back-reference
+    if (reset) {
+      CHECK(inflate_message(peer, next) == msg);
+      CHECK(inflate_message(peer, compress(own, msg)) == msg);   // context taken over again
+    } else {
+      CHECK(inflate_message(peer, next) != msg);
+    }
+    own.reset();
+  }
+  CHECK(own.context_takeover());
+  CHECK_FALSE(shared.context_takeover());
+  CHECK(own.window_bits() == 15);
+}
+
 TEST_CASE("permessage-deflate: bomb stops at the limit") {
   const Bytes zeros(10 * 1000 * 1000, 0);
   Deflater d(15, true, 8);
