@@ -121,7 +121,12 @@ uint64_t raise_fd_limit(uint64_t wanted) {
   }
   if (rl.rlim_cur < rl.rlim_max) {
     rlimit raised{rl.rlim_max, rl.rlim_max};
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+    rlimit enough{wanted, rl.rlim_max};   // a hard limit above the kernel's nr_open cannot be the soft one
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      rl = raised;
+    } else if (wanted > rl.rlim_cur && wanted <= rl.rlim_max && setrlimit(RLIMIT_NOFILE, &enough) == 0) {
+      rl = enough;
+    }
   }
   return rl.rlim_cur;
 }
