@@ -101,10 +101,20 @@ async def test_out_of_descriptors_sheds_connections_then_recovers():
         finally:
             for sock in socks:
                 sock.close()
-        # the clients gone, connections are served again
-        async with websockets.connect(s.url("/echo"), open_timeout=10) as ws:
-            await ws.send("after the shortage")
-            assert await recv(ws) == "after the shortage"
+        # the clients gone, connections are served again: once wsd has seen
+        # them go (until then a new one may still be shed, so retry)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                async with websockets.connect(s.url("/echo"), open_timeout=5) as ws:
+                    await ws.send("after the shortage")
+                    assert await recv(ws) == "after the shortage"
+                break
+            except (OSError, EOFError, websockets.exceptions.InvalidMessage,
+                    websockets.exceptions.ConnectionClosed):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
 
 def test_handshake_timeout_drops_silent_connection():
