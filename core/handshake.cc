@@ -1,11 +1,10 @@
 #include "core/handshake.h"
 #include "core/text.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 
 #include "core/http_response.h"
+#include "core/sha1.h"
 
 namespace wsd::core {
 
@@ -19,20 +18,31 @@ bool is_base64_char(char c) {
          c == '+' || c == '/';
 }
 
-// Length of the decoded bytes, or -1 when `s` is not canonical-shape base64.
-// EVP_DecodeBlock skips surrounding whitespace, accepts '=' in odd places and
-// counts padding as decoded zero bytes, so we check the shape ourselves and
-// subtract the padding from its result.
+// Length of the decoded bytes, or -1 when `s` is not canonical-shape base64
+// (groups of 4 characters from the alphabet, at most two '=' at the end).
 int base64_decoded_size(std::string_view s) {
   if (s.empty() || s.size() % 4 != 0 || s.size() > 1024) return -1;
   size_t pad = 0;
   while (pad < 2 && s[s.size() - 1 - pad] == '=') ++pad;
   const std::string_view body = s.substr(0, s.size() - pad);
   if (!std::all_of(body.begin(), body.end(), is_base64_char)) return -1;
-  unsigned char out[1024 / 4 * 3];
-  const int n = EVP_DecodeBlock(out, reinterpret_cast<const unsigned char*>(s.data()),
-                                static_cast<int>(s.size()));
-  return n < 0 ? -1 : n - static_cast<int>(pad);
+  return static_cast<int>(s.size() / 4 * 3 - pad);
+}
+
+constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64(const uint8_t* in, size_t n) {
+  std::string out;
+  out.reserve((n + 2) / 3 * 4);
+  for (size_t i = 0; i < n; i += 3) {
+    const uint32_t v = uint32_t{in[i]} << 16 | (i + 1 < n ? uint32_t{in[i + 1]} << 8 : 0) |
+                       (i + 2 < n ? uint32_t{in[i + 2]} : 0);
+    out += kBase64Alphabet[(v >> 18) & 63];
+    out += kBase64Alphabet[(v >> 12) & 63];
+    out += i + 1 < n ? kBase64Alphabet[(v >> 6) & 63] : '=';
+    out += i + 2 < n ? kBase64Alphabet[v & 63] : '=';
+  }
+  return out;
 }
 
 bool valid_key(const HttpRequest& request) {
@@ -126,19 +136,8 @@ HandshakeResult evaluate_handshake(const HttpRequest& request, const HandshakeCo
 }
 
 std::string compute_accept_key(std::string_view key) {
-  std::string input;
-  input.reserve(key.size() + kWebSocketGuid.size());
-  input.append(key);
-  input.append(kWebSocketGuid);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha1(), nullptr) != 1) {
-    return {};
-  }
-  // base64 of 20 bytes is 28 characters; EVP_EncodeBlock adds a NUL.
-  unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-  const int n = EVP_EncodeBlock(encoded, digest, static_cast<int>(digest_len));
-  return std::string(reinterpret_cast<const char*>(encoded), static_cast<size_t>(n));
+  const Sha1Digest digest = sha1(key, kWebSocketGuid);
+  return base64(digest.data(), digest.size());
 }
 
 std::string build_handshake_response(const HandshakeResult& result,

@@ -1,5 +1,6 @@
 #include "core/message_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/close_code.h"
@@ -52,7 +53,12 @@ size_t MessageReader::feed(uint8_t* data, size_t len, MessageSink& sink) {
 }
 
 void MessageReader::trim() {
-  if (message_.empty()) release();
+  if (buffered() == 0) release();
+}
+
+std::vector<uint8_t>& MessageReader::buffer(MessageSink& sink) {
+  if (!message_) message_ = sink.lend_buffer();
+  return message_->bytes;
 }
 
 // ---- Header -----------------------------------------------------------------
@@ -124,34 +130,37 @@ bool MessageReader::check_first_bytes(MessageSink& sink) {
 // payload is buffered. Receivers accept non-minimal length encodings.
 bool MessageReader::check_length(MessageSink& sink) {
   const uint8_t len7 = header_[1] & 0x7F;
-  payload_len_ = len7;
+  uint64_t len = len7;
   if (len7 >= 126) {
     const size_t bytes = len7 == 126 ? 2 : 8;
-    payload_len_ = 0;
-    for (size_t i = 0; i < bytes; ++i) payload_len_ = payload_len_ << 8 | header_[2 + i];
+    len = 0;
+    for (size_t i = 0; i < bytes; ++i) len = len << 8 | header_[2 + i];
   }
-  if (payload_len_ >> 63) {
+  if (len >> 63) {
     return fail(sink, close_code::kProtocolError, "64-bit length with the top bit set");
   }
   if (is_control_opcode(opcode())) {
     // The value counts, not the encoding: a 16-bit length of 5 is allowed.
-    if (payload_len_ <= kMaxControlPayload) return true;
-    return fail(sink, close_code::kProtocolError, "control frame over 125 bytes");
+    if (len > kMaxControlPayload) return fail(sink, close_code::kProtocolError, "control frame over 125 bytes");
+    payload_len_ = static_cast<uint32_t>(len);
+    return true;
   }
   // A compressed frame is bounded by itself here (its bytes are not kept);
-  // the inflated message is bounded by the inflater.
-  const uint64_t max = options_->max_message_size;
-  const uint64_t have = message_compressed_ ? 0 : message_.size();
-  if (have > max || payload_len_ > max - have) {
+  // the inflated message is bounded by the inflater. The bound never passes
+  // 32 bits, so the frame's length fits payload_len_.
+  const uint64_t max = max_message_size();
+  const uint64_t have = message_compressed_ ? 0 : buffered();
+  if (have > max || len > max - have) {
     return fail(sink, close_code::kMessageTooBig, "message too big");
   }
+  payload_len_ = static_cast<uint32_t>(len);
   return true;
 }
 
 // ---- Payload ----------------------------------------------------------------
 
 size_t MessageReader::read_payload(uint8_t* data, size_t len, MessageSink& sink) {
-  const uint64_t left = payload_len_ - payload_done_;
+  const uint32_t left = payload_len_ - payload_done_;
   const size_t take = len < left ? len : static_cast<size_t>(left);
   if (masked()) apply_mask(data, take, header_ + header_len_ - 4, payload_done_);
   if (payload_done_ == 0 && take == payload_len_ && can_deliver_in_place()) {
@@ -159,7 +168,7 @@ size_t MessageReader::read_payload(uint8_t* data, size_t len, MessageSink& sink)
     return take;
   }
   if (!consume_piece(data, take, sink)) return take;
-  payload_done_ += take;
+  payload_done_ += static_cast<uint32_t>(take);
   if (payload_done_ == payload_len_) end_frame(sink);
   return take;
 }
@@ -189,20 +198,23 @@ void MessageReader::deliver_in_place(uint8_t* data, size_t len, MessageSink& sin
 // arrives, so bad UTF-8 is reported before the rest of the message is read.
 bool MessageReader::consume_piece(uint8_t* data, size_t len, MessageSink& sink) {
   if (is_control_opcode(opcode())) {
-    message_.insert(message_.end(), data, data + len);
+    std::vector<uint8_t>& m = buffer(sink);
+    m.insert(m.end(), data, data + len);
     return true;
   }
   if (message_compressed_) return inflate_piece(data, len, sink);
   if (message_opcode_ == static_cast<uint8_t>(Opcode::Text) && !utf8_.feed(data, len)) {
     return fail(sink, close_code::kMessageError, "invalid UTF-8");
   }
-  message_.insert(message_.end(), data, data + len);
+  std::vector<uint8_t>& m = buffer(sink);
+  m.insert(m.end(), data, data + len);
   return true;
 }
 
 bool MessageReader::inflate_piece(const uint8_t* data, size_t len, MessageSink& sink) {
-  const size_t before = message_.size();
-  switch (inflater_->inflate(data, len, message_, options_->max_message_size)) {
+  std::vector<uint8_t>& m = buffer(sink);
+  const size_t before = m.size();
+  switch (inflater_->inflate(data, len, m, max_message_size())) {
     case Inflater::Result::Ok:
       return check_text(before, sink);
     case Inflater::Result::TooBig:
@@ -218,7 +230,8 @@ bool MessageReader::inflate_piece(const uint8_t* data, size_t len, MessageSink& 
 // Checks the UTF-8 of inflated text appended from offset `from` on.
 bool MessageReader::check_text(size_t from, MessageSink& sink) {
   if (message_opcode_ != static_cast<uint8_t>(Opcode::Text)) return true;
-  if (utf8_.feed(message_.data() + from, message_.size() - from)) return true;
+  const std::vector<uint8_t>& m = message_->bytes;
+  if (utf8_.feed(m.data() + from, m.size() - from)) return true;
   return fail(sink, close_code::kMessageError, "invalid UTF-8");
 }
 
@@ -230,10 +243,10 @@ void MessageReader::end_frame(MessageSink& sink) {
     // The payload was collected after any message bytes; hand it out, then
     // cut it off again.
     const size_t n = static_cast<size_t>(payload_len_);
-    const uint8_t* p = n == 0 ? kNoBytes : message_.data() + message_.size() - n;
+    const uint8_t* p = n == 0 ? kNoBytes : message_->bytes.data() + message_->bytes.size() - n;
     deliver_control(op, p, n, sink);
     if (state_ == State::Stopped) return;
-    message_.resize(message_.size() - n);
+    if (n > 0) message_->bytes.resize(message_->bytes.size() - n);
   } else if (fin()) {
     end_message(sink);
     if (state_ == State::Stopped) return;
@@ -243,8 +256,9 @@ void MessageReader::end_frame(MessageSink& sink) {
 
 void MessageReader::end_message(MessageSink& sink) {
   if (message_compressed_) {
-    const size_t before = message_.size();
-    switch (inflater_->finish(message_, options_->max_message_size)) {
+    std::vector<uint8_t>& m = buffer(sink);
+    const size_t before = m.size();
+    switch (inflater_->finish(m, max_message_size())) {
       case Inflater::Result::Ok:
         break;
       case Inflater::Result::TooBig:
@@ -264,9 +278,11 @@ void MessageReader::end_message(MessageSink& sink) {
   const bool compressed = message_compressed_;
   message_opcode_ = 0;
   message_compressed_ = false;
-  sink.on_message(op, message_.empty() ? kNoBytes : message_.data(), message_.size(), compressed);
-  message_.clear();
-  if (message_.capacity() > kKeepCapacity) release();
+  const size_t size = buffered();
+  sink.on_message(op, size == 0 ? kNoBytes : message_->bytes.data(), size, compressed);
+  if (!message_) return;
+  message_->bytes.clear();
+  if (message_->bytes.capacity() > kKeepCapacity) release();
 }
 
 void MessageReader::deliver_control(uint8_t opcode, const uint8_t* data, size_t len,
@@ -307,6 +323,6 @@ bool MessageReader::fail(MessageSink& sink, uint16_t code, std::string_view why)
   return false;
 }
 
-void MessageReader::release() { std::vector<uint8_t>().swap(message_); }
+void MessageReader::release() { message_.reset(); }
 
 }  // namespace wsd::core

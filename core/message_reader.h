@@ -6,9 +6,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/constants.h"
 #include "core/utf8.h"
 
@@ -16,10 +18,16 @@ namespace wsd::core {
 
 class Inflater;
 
+// The largest max_message_size honoured: frame lengths are kept in 32 bits
+// (the reader lives in every connection record). wsd's package_max_length
+// is at most 1 GiB.
+constexpr uint64_t kMaxMessageSizeLimit = 0xFFFFFFFFu;
+
 struct ReaderOptions {
   // Largest message, reassembled and inflated (Swoole's package_max_length).
   // A frame header announcing more than what is left → 1009 before any of
   // its payload is buffered; an inflated message growing past it → 1009.
+  // Values above kMaxMessageSizeLimit act as that limit.
   uint64_t max_message_size = kDefaultPackageMaxLength;
   // Server side: client frames must be masked (unmasked → 1002).
   // Client side (false): server frames must not be masked.
@@ -40,6 +48,10 @@ class MessageSink {
   // The peer broke the protocol: close with `code` (1002, 1007 or 1009). The
   // reader stops. `why` is a short static description for logs.
   virtual void on_error(uint16_t code, std::string_view why) = 0;
+  // Memory for reassembly, asked for only when a message (or control frame)
+  // does not lie whole in one feed. An owner of many readers lends pooled
+  // buffers and takes them back with MessageReader::take_buffer().
+  virtual std::unique_ptr<Buffer> lend_buffer() { return std::make_unique<Buffer>(); }
 };
 
 class MessageReader {
@@ -58,7 +70,13 @@ class MessageReader {
 
   bool stopped() const { return state_ == State::Stopped; }
   // Bytes held for a message still incomplete (memory accounting).
-  size_t buffered() const { return message_.size(); }
+  size_t buffered() const { return message_ ? message_->bytes.size() : 0; }
+  // The reassembly buffer, when it holds no bytes (between messages, or
+  // before a split frame's first payload byte): for the owner to pool.
+  // Null when there is none or it is in use.
+  std::unique_ptr<Buffer> take_buffer() {
+    return message_ && message_->bytes.empty() ? std::move(message_) : nullptr;
+  }
   // Releases the reassembly buffer's memory when no message is in progress.
   void trim();
 
@@ -84,12 +102,16 @@ class MessageReader {
   void next_frame();
   bool fail(MessageSink& sink, uint16_t code, std::string_view why);
   void release();
+  std::vector<uint8_t>& buffer(MessageSink& sink);   // the reassembly bytes, borrowed on first use
 
   // The current frame, read from its header (valid in Payload state).
   uint8_t opcode() const { return header_[0] & 0x0F; }
   bool fin() const { return (header_[0] & 0x80) != 0; }
   bool rsv1() const { return (header_[0] & 0x40) != 0; }
   bool masked() const { return (header_[1] & 0x80) != 0; }
+  uint64_t max_message_size() const {
+    return options_->max_message_size < kMaxMessageSizeLimit ? options_->max_message_size : kMaxMessageSizeLimit;
+  }
 
   // Implementation details below may change; keep the object small (it
   // lives in every connection record). The current frame's opcode, flags and
@@ -103,12 +125,12 @@ class MessageReader {
   uint8_t message_opcode_ = 0;      // 0 = no data message in progress
   bool message_compressed_ = false;
   Utf8Validator utf8_;              // text messages, fed as the bytes arrive
-  uint64_t payload_len_ = 0;        // current frame
-  uint64_t payload_done_ = 0;       // of payload_len_, consumed so far
-  // Reassembly buffer of a fragmented (or inflated) message. A control frame
-  // split across feeds is collected after the message bytes and cut off again
-  // once delivered.
-  std::vector<uint8_t> message_;
+  uint32_t payload_len_ = 0;        // current frame (at most kMaxMessageSizeLimit)
+  uint32_t payload_done_ = 0;       // of payload_len_, consumed so far
+  // Reassembly buffer of a fragmented (or inflated) message, borrowed from
+  // the sink only when needed. A control frame split across feeds is
+  // collected after the message bytes and cut off again once delivered.
+  std::unique_ptr<Buffer> message_;
 };
 
 }  // namespace wsd::core

@@ -1,16 +1,18 @@
-// One client connection as a reactor holds it. Idle, it owns no buffers:
-// the HTTP parser lives only until the handshake is done, the output string
-// only holds bytes while the socket is full, and the frame reader keeps a
-// partial message only while one is in flight.
+// One client connection as a reactor holds it. An idle WebSocket connection
+// is this record (112 bytes, from the reactor's ConnectionSlab), its epoll
+// registration (kernel memory), a pointer in the reactor's list and one in
+// the slot index, and its session table slot (64 bytes): see "Memory per
+// connection" in docs/architecture.md. Everything else is allocated only while used: the
+// output buffer while bytes wait for the socket, the frame reader's buffer
+// while a split message is in flight (both lent by the reactor's BufferPool),
+// and the ConnectionExtra below.
 #pragma once
-
-#include <event2/event_struct.h>
 
 #include <cstdint>
 #include <memory>
-#include <netinet/in.h>
 #include <string>
 
+#include "core/buffer_pool.h"
 #include "core/handshake.h"
 #include "core/http_request.h"
 #include "core/message_reader.h"
@@ -42,54 +44,71 @@ struct PendingRequest {
   std::string leftover;               // bytes that arrived after the request
 };
 
-struct Connection {
-  uint64_t id = 0;
-  int fd = -1;
-  Phase phase = Phase::Http;
-  int16_t plugin = -1;            // route; -1 before routing
-  uint16_t worker = 0;            // home worker (open, close, request events)
-  uint16_t server_port = 0;
-  uint8_t listener = 0;           // index into Settings::listeners
-  bool io_wants_write = false;    // TLS: the last read or handshake step needs the socket writable
-  bool websocket = false;         // the handshake completed
-  bool read_paused = false;       // backpressure from a worker
-  bool want_write = false;        // EV_WRITE armed
-  bool dirty = false;             // in the reactor's flush list
-  bool doomed = false;            // in the reactor's free list
-  bool lingering = false;         // half-closed after our close frame, reading until the client closes
-  bool close_by_server = false;
-  bool ping_sent = false;         // heartbeat_ping: a ping went out since the last bytes came in
-  bool ip_counted = false;        // counted in the reactor's per-IP table (max_connection_per_ip)
-  bool client_known = false;
-  bool peer_half_closed = false;  // EOF while a plain request waits for its answer      // the client's address is settled (a trusted proxy spoke, or there is none)
-  uint32_t rate_window = 0;       // max_message_rate: the current second (monotonic)
-  uint32_t rate_count = 0;        // messages received in it
-  uint16_t close_code = 1006;     // reported by the close event
+// What only some connections need, or all of them only for a while: the
+// request and handshake, TLS, compression, a deadline, the close reason, rate
+// limiting. Allocated on first use (Connection::ext()) and freed by
+// Reactor::trim_extra once nothing in it is in use, which is the case for an
+// established plain WebSocket connection.
+struct ConnectionExtra {
+  std::unique_ptr<core::HttpRequestParser> http;     // until the handshake is done
+  std::unique_ptr<PendingRequest> pending;
+  std::unique_ptr<TlsSession> tls;                   // TLS listeners only
+  std::unique_ptr<core::ProxyHeaderParser> proxy;    // only until the PROXY header is read
+  std::unique_ptr<core::Deflater> deflater;          // permessage-deflate
+  std::unique_ptr<core::Inflater> inflater;
+  std::string stash;              // bytes to read again on the next iteration (replay_later)
   std::string close_reason;
   double deadline = 0;            // handshake / close timeout (monotonic seconds), 0 = none
-  double last_recv = 0;           // monotonic seconds of the last bytes received (heartbeats)
-  uint32_t list_index = 0;        // position in the reactor's connection list
-  sockaddr_in6 peer{};            // AF_INET peers stored as AF_INET in the same storage
+  uint32_t rate_window = 0;       // max_message_rate: the current second (monotonic)
+  uint32_t rate_count = 0;        // messages received in it
 
-  struct event ev;                // one libevent event, re-armed for read/write as needed
-  std::unique_ptr<core::HttpRequestParser> http;
-  std::unique_ptr<PendingRequest> pending;
-  std::unique_ptr<std::string> stash;
-  std::unique_ptr<TlsSession> tls;                       // TLS listeners only
-  std::unique_ptr<core::ProxyHeaderParser> proxy;        // only until the PROXY header is read   // bytes to read again on the next iteration (replay_later)
-  std::unique_ptr<core::Deflater> deflater;
-  std::unique_ptr<core::Inflater> inflater;
+  bool in_use() const {
+    return http || pending || tls || proxy || deflater || inflater || !stash.empty() ||
+           !close_reason.empty() || deadline != 0 || rate_count != 0;
+  }
+};
+
+struct Connection {
+  uint64_t id = 0;
   core::MessageReader reader;
-  std::string out;                // bytes not yet written
-  size_t out_head = 0;
+  std::unique_ptr<ConnectionExtra> extra;   // see ConnectionExtra; null when idle
+  std::unique_ptr<core::Buffer> out;        // bytes not yet written; null when none
+  int fd = -1;
+  uint32_t list_index = 0;        // position in the reactor's connection list
+  uint32_t last_recv_ms = 0;      // when bytes last came in (Reactor::now_ms, heartbeats)
+  int16_t plugin = -1;            // route; -1 before routing
+  uint16_t worker = 0;            // home worker (open, close, request events)
+  uint16_t close_code = 1006;     // reported by the close event
+  Phase phase = Phase::Http;
+  uint8_t listener = 0;           // index into Settings::listeners
+  bool io_wants_write : 1 = false;   // TLS: the last read or handshake step needs the socket writable
+  bool websocket : 1 = false;        // the handshake completed
+  bool read_paused : 1 = false;      // backpressure from a worker
+  bool polled_read : 1 = false;      // EPOLLIN registered (Reactor::update_events)
+  bool polled_write : 1 = false;     // EPOLLOUT registered
+  bool dirty : 1 = false;            // in the reactor's flush list
+  bool doomed : 1 = false;           // in the reactor's free list
+  bool lingering : 1 = false;        // half-closed after our close frame, reading until the client closes
+  bool close_by_server : 1 = false;
+  bool ping_sent : 1 = false;        // heartbeat_ping: a ping went out since the last bytes came in
+  bool ip_counted : 1 = false;       // counted in the reactor's per-IP table (max_connection_per_ip)
+  bool client_known : 1 = false;     // the client's address is settled (a trusted proxy spoke, or there is none)
+  bool peer_half_closed : 1 = false; // EOF while a plain request waits for its answer
   // Fan-out frames (publish, broadcast) queued after `out`, in the reactor's
   // SharedFrames: only while `out` is empty, and only until the flush.
   SharedSpan shared;
 
   explicit Connection(const core::ReaderOptions& options) : reader(options) {}
-  size_t pending_output() const { return out.size() - out_head + shared.size(); }
+  size_t pending_output() const { return (out ? out->size() : 0) + shared.size(); }
+  ConnectionExtra& ext() {
+    if (!extra) extra = std::make_unique<ConnectionExtra>();
+    return *extra;
+  }
+  TlsSession* tls() const { return extra ? extra->tls.get() : nullptr; }
+  core::Deflater* deflater() const { return extra ? extra->deflater.get() : nullptr; }
+  double deadline() const { return extra ? extra->deadline : 0; }
   // Which SharedFrames buffer this connection's fan-out frames come from.
-  int shared_buffer() const { return deflater ? SharedFrames::kDeflate : SharedFrames::kPlain; }
+  int shared_buffer() const { return deflater() ? SharedFrames::kDeflate : SharedFrames::kPlain; }
 };
 
 }  // namespace wsd::daemon

@@ -24,8 +24,6 @@ constexpr size_t kReadBufferBound = 64 * 1024;
 int64_t wall_seconds() { return static_cast<int64_t>(time(nullptr)); }
 }  // namespace
 
-thread_local Reactor* tl_reactor = nullptr;
-
 void Reactor::open_connection(const Accepted& a) {
   if (sessions_.live() >= settings_.max_connection) {
     refuse_connection(a.fd);
@@ -72,7 +70,7 @@ void Reactor::open_connection(const Accepted& a) {
     return;
   }
   stats_->accepted.add();
-  auto* c = new Connection(settings_.reader);
+  Connection* c = slab_.create(settings_.reader);
   if (!proxied && settings_.max_connection_per_ip > 0) {
     per_ip_[ip_key(info.family, info.addr)]++;
     c->ip_counted = true;
@@ -80,25 +78,23 @@ void Reactor::open_connection(const Accepted& a) {
   c->client_known = !proxied;
   c->id = id;
   c->fd = a.fd;
-  c->peer = a.peer;
-  c->server_port = a.server_port;
   c->listener = a.listener;
-  c->http = std::make_unique<core::HttpRequestParser>(settings_.http);
-  c->last_recv = now();
-  c->deadline = c->last_recv + settings_.handshake_timeout;
-  c->worker = static_cast<uint16_t>(pick_worker(*c, false));
+  ConnectionExtra& x = c->ext();
+  x.http = std::make_unique<core::HttpRequestParser>(settings_.http);
+  x.deadline = now() + settings_.handshake_timeout;
+  c->last_recv_ms = now_ms();
+  c->worker = static_cast<uint16_t>(home_worker(id, a.peer));
   sessions_.set_worker(id, c->worker);
   c->list_index = static_cast<uint32_t>(connections_.size());
   connections_.push_back(c);
   by_slot_[slot_of(id)] = c;
   if (listener.proxy_protocol) {
-    c->proxy = std::make_unique<core::ProxyHeaderParser>();
+    x.proxy = std::make_unique<core::ProxyHeaderParser>();
     c->phase = Phase::ProxyHeader;
   } else {
     begin_after_proxy(*c);
   }
-  event_assign(&c->ev, base_, c->fd, EV_READ | EV_PERSIST, &Reactor::on_connection_event, c);
-  event_add(&c->ev, nullptr);
+  update_events(*c);
   spdlog::debug("[reactor {}] conn {}: accepted", index_, id);
 }
 
@@ -169,6 +165,8 @@ bool Reactor::client_address_known(Connection& c, bool http_stage) {
   return true;
 }
 
+// The key is the client's address as the session slot holds it (the one
+// client_address_known counted): read before the slot is released.
 void Reactor::release_ip(const Connection& c) {
   SessionInfo info;
   if (!sessions_.read(c.id, info)) return;
@@ -219,14 +217,6 @@ void Reactor::refuse_connection(int fd) {
   }
 }
 
-void Reactor::on_connection_event(evutil_socket_t, short what, void* arg) {
-  auto* c = static_cast<Connection*>(arg);
-  Reactor* self = tl_reactor;  // each reactor runs on its own thread
-  if (c->doomed) return;
-  if (what & EV_WRITE) self->on_writable(*c);
-  if ((what & EV_READ) && !c->doomed) self->on_readable(*c);
-}
-
 void Reactor::on_readable(Connection& c) {
   if (c.phase == Phase::ProxyHeader) {
     read_proxy_header(c);
@@ -241,17 +231,17 @@ void Reactor::on_readable(Connection& c) {
         stats_->bytes_in.add(n);
         sessions_.touch(c.id, wall_seconds());
         if (settings_.heartbeat_interval > 0) {
-          c.last_recv = now();
+          c.last_recv_ms = now_ms();
           c.ping_sent = false;
         }
         feed(c, read_buffer_.data(), n);
-        if (n < read_buffer_.size() && !(c.tls && c.tls->pending())) return;
+        if (n < read_buffer_.size() && !(c.tls() && c.tls()->pending())) return;
         continue;
       case IoStatus::WouldBlock:
         if (c.io_wants_write) update_events(c);
         return;
       case IoStatus::Eof:
-        if (c.phase == Phase::AwaitWorker && c.pending && c.pending->kind == PendingRequest::Kind::Request) {
+        if (c.phase == Phase::AwaitWorker && c.extra && c.extra->pending && c.extra->pending->kind == PendingRequest::Kind::Request) {
           // A plain HTTP client may half-close after its request: it still
           // reads the answer, which then ends the connection.
           c.peer_half_closed = true;
@@ -267,13 +257,13 @@ void Reactor::on_readable(Connection& c) {
           c.close_code = WSD_CLOSE_ABNORMAL;
           c.close_by_server = false;
         }
-        if (c.tls) c.tls.reset();  // no close_notify to a peer that is gone
+        if (c.tls()) c.extra->tls.reset();  // no close_notify to a peer that is gone
         destroy(c);
         return;
     }
   }
   // Out of budget with bytes still inside TLS: the fd will not wake us for them.
-  if (i == kReadsPerWakeup && !c.doomed && c.tls && c.tls->pending()) event_active(&c.ev, EV_READ, 0);
+  if (i == kReadsPerWakeup && !c.doomed && c.tls() && c.tls()->pending()) read_again(c);
 }
 
 void Reactor::feed(Connection& c, uint8_t* data, size_t len) {
@@ -284,9 +274,10 @@ void Reactor::feed(Connection& c, uint8_t* data, size_t len) {
     case Phase::AwaitWorker:
       // The client sent more before our answer (pipelining); keep it for later,
       // within the same bound as a request's header section.
-      if (c.pending) {
-        c.pending->leftover.append(reinterpret_cast<char*>(data), len);
-        if (c.pending->leftover.size() > settings_.http.max_header_bytes + kReadBufferBound) {
+      if (c.extra && c.extra->pending) {
+        std::string& leftover = c.extra->pending->leftover;
+        leftover.append(reinterpret_cast<char*>(data), len);
+        if (leftover.size() > settings_.http.max_header_bytes + kReadBufferBound) {
           c.close_code = WSD_CLOSE_POLICY_ERROR;
           destroy(c);
         }
@@ -297,6 +288,8 @@ void Reactor::feed(Connection& c, uint8_t* data, size_t len) {
       current_ = &c;
       c.reader.feed(data, len, *this);
       current_ = nullptr;
+      // Between messages the reassembly buffer goes back to the pool.
+      if (std::unique_ptr<core::Buffer> b = c.reader.take_buffer()) buffers_.give(std::move(b));
       break;
     }
     case Phase::Draining:
@@ -321,44 +314,52 @@ void Reactor::on_writable(Connection& c) {
 }
 
 void Reactor::queue_output(Connection& c, std::string_view a, std::string_view b) {
+  if (!c.out) c.out = buffers_.take();
+  std::vector<uint8_t>& out = c.out->bytes;
   // A slow reader drains the front while pushes append at the back: drop
-  // the written front once it is half the string, or the string would grow
+  // the written front once it is half the buffer, or the buffer would grow
   // without bound although what is pending stays under buffer_output_size.
-  if (c.out_head > 0 && c.out_head >= c.out.size() / 2) {
-    c.out.erase(0, c.out_head);
-    c.out_head = 0;
+  if (c.out->head > 0 && c.out->head >= out.size() / 2) {
+    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(c.out->head));
+    c.out->head = 0;
   }
   if (!c.shared.empty()) take_shared(c);  // fan-out frames queued earlier leave first
-  c.out.append(a.data(), a.size());
-  c.out.append(b.data(), b.size());
+  append_out(c, a);
+  append_out(c, b);
   if (!c.dirty) {
     c.dirty = true;
     dirty_.push_back(&c);
   }
 }
 
+// Appends to the connection's output buffer, borrowing one from the pool
+// when it has none. Same-type pointers: one memmove, not a converting loop.
+void Reactor::append_out(Connection& c, std::string_view bytes) {
+  if (!c.out) c.out = buffers_.take();
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  c.out->bytes.insert(c.out->bytes.end(), p, p + bytes.size());
+}
+
 // Called after each loop iteration for connections written during it.
 void Reactor::write_now(Connection& c) {
   if (!c.shared.empty() && !write_shared(c)) return;  // fan-out frames (topic_phase.cc)
-  while (c.out_head < c.out.size()) {
+  while (c.out && c.out->size() > 0) {
     size_t n = 0;
-    IoStatus st = send_bytes(c, reinterpret_cast<const uint8_t*>(c.out.data()) + c.out_head,
-                             c.out.size() - c.out_head, n);
+    IoStatus st = send_bytes(c, c.out->bytes.data() + c.out->head, c.out->size(), n);
     if (st == IoStatus::Data) {
       stats_->bytes_out.add(n);
-      c.out_head += n;
+      c.out->head += n;
       continue;
     }
     if (st == IoStatus::WouldBlock) break;
     c.close_code = WSD_CLOSE_ABNORMAL;
-    if (c.tls) c.tls.reset();
+    if (c.tls()) c.extra->tls.reset();
     destroy(c);
     return;
   }
-  if (c.out_head == c.out.size()) {
-    // Drained: give the memory back so an idle connection holds none.
-    std::string().swap(c.out);
-    c.out_head = 0;
+  if (c.pending_output() == 0) {
+    // Drained: the buffer goes back to the pool, so an idle connection holds none.
+    buffers_.give(std::move(c.out));
     if (c.phase == Phase::Draining) {
       if (!linger(c)) destroy(c);
       return;
@@ -368,23 +369,12 @@ void Reactor::write_now(Connection& c) {
   update_events(c);
 }
 
-void Reactor::update_events(Connection& c) {
-  bool want_write = c.pending_output() > 0 || c.io_wants_write;
-  bool want_read = !c.read_paused;
-  short events = EV_PERSIST | (want_read ? EV_READ : 0) | (want_write ? EV_WRITE : 0);
-  if (event_get_events(&c.ev) == events && event_pending(&c.ev, EV_READ | EV_WRITE, nullptr)) return;
-  event_del(&c.ev);
-  event_assign(&c.ev, base_, c.fd, events, &Reactor::on_connection_event, &c);
-  if (want_read || want_write) event_add(&c.ev, nullptr);
-  c.want_write = want_write;
-}
-
 // Stop reading, let what is queued leave, then close (bounded by the close timeout).
 void Reactor::finish(Connection& c) {
   if (c.doomed) return;
   c.phase = Phase::Draining;
   c.read_paused = true;
-  c.deadline = now() + settings_.close_timeout;
+  c.ext().deadline = now() + settings_.close_timeout;
   if (c.websocket) sessions_.set_status(c.id, WSD_STATUS_CLOSING);
   if (c.pending_output() == 0 && !c.dirty) {
     destroy(c);
@@ -400,11 +390,11 @@ void Reactor::finish(Connection& c) {
 // read and drop until the client closes, bounded by the close timeout.
 // Returns false when there is nothing to wait for.
 bool Reactor::linger(Connection& c) {
-  if (c.lingering || !c.websocket || c.tls) return false;
+  if (c.lingering || !c.websocket || c.tls()) return false;
   c.lingering = true;
   ::shutdown(c.fd, SHUT_WR);
   c.read_paused = false;
-  c.deadline = now() + std::min(settings_.close_timeout, 2.0);
+  c.ext().deadline = now() + std::min(settings_.close_timeout, 2.0);
   update_events(c);
   return true;
 }
@@ -413,13 +403,14 @@ bool Reactor::linger(Connection& c) {
 void Reactor::destroy(Connection& c) {
   if (c.doomed) return;
   c.doomed = true;
-  event_del(&c.ev);
+  unwatch(c);
   leave_topics(c);
   if (c.plugin >= 0) {
     if (c.websocket) {
       char by_server = c.close_by_server ? 1 : 0;
+      std::string_view reason = c.extra ? std::string_view(c.extra->close_reason) : std::string_view();
       dispatch(c.worker, c, ipc::MessageType::Close, c.close_code, static_cast<uint8_t>(c.plugin),
-               std::string_view(&by_server, 1), c.close_reason);
+               std::string_view(&by_server, 1), reason);
     } else {
       dispatch(c.worker, c, ipc::MessageType::Disconnect, 0, static_cast<uint8_t>(c.plugin), {});
     }
@@ -437,13 +428,20 @@ void Reactor::free_doomed() {
     by_slot_[slot_of(c->id)] = nullptr;
     if (c->ip_counted) release_ip(*c);   // reads the session: before its release
     sessions_.release(c->id);
-    if (c->tls) c->tls->shutdown();  // close_notify, best effort
+    if (c->tls()) c->tls()->shutdown();  // close_notify, best effort
     ::close(c->fd);
     spdlog::debug("[reactor {}] conn {}: closed ({})", index_, c->id, c->close_code);
-    delete c;
+    buffers_.give(std::move(c->out));
+    slab_.destroy(c);
   }
   stats_->closed.add(doomed_.size());
   doomed_.clear();
 }
+
+void Reactor::trim_extra(Connection& c) {
+  if (c.extra && !c.extra->in_use()) c.extra.reset();
+}
+
+std::unique_ptr<core::Buffer> Reactor::lend_buffer() { return buffers_.take(); }
 
 }  // namespace wsd::daemon

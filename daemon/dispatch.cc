@@ -2,6 +2,7 @@
 // batching, backpressure, and the commands workers send back.
 #include <spdlog/spdlog.h>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "daemon/reactor.h"
@@ -22,27 +23,36 @@ uint32_t Reactor::hash_ip(uint8_t family, const uint8_t* addr) {
   return h;
 }
 
+// The connection's home worker, fixed at accept: by id, or by client IP in
+// dispatch_mode 4.
+int Reactor::home_worker(uint64_t id, const sockaddr_in6& peer) const {
+  if (local_) return local_worker_;  // BASE mode: this process is the worker
+  const int n = settings_.worker_num;
+  if (settings_.dispatch_mode == config::DispatchMode::ByIp) {
+    // The TCP peer at accept; behind a trusted proxy client_address_known
+    // picks again once the client is known.
+    bool v4 = peer.sin6_family == AF_INET;
+    const auto* addr = v4 ? reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr)
+                          : peer.sin6_addr.s6_addr;
+    return static_cast<int>(hash_ip(v4 ? AF_INET : AF_INET6, addr) % static_cast<uint32_t>(n));
+  }
+  return static_cast<int>((id >> kSlotBits) % n);
+}
+
+// Open, close, handshake and request events go to the home worker; messages
+// as dispatch_mode says.
 int Reactor::pick_worker(const Connection& c, bool is_message) {
   if (local_) return local_worker_;  // BASE mode: this process is the worker
+  if (!is_message) return c.worker;
   const int n = settings_.worker_num;
   using config::DispatchMode;
   switch (settings_.dispatch_mode) {
     case DispatchMode::Fixed:
-      return is_message ? c.worker : static_cast<int>((c.id >> kSlotBits) % n);
-    case DispatchMode::ByIp: {
-      // The TCP peer at accept; behind a trusted proxy client_address_known
-      // picks again once the client is known.
-      if (is_message) return c.worker;
-      bool v4 = c.peer.sin6_family == AF_INET;
-      const auto* addr = v4 ? reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&c.peer)->sin_addr)
-                            : c.peer.sin6_addr.s6_addr;
-      return static_cast<int>(hash_ip(v4 ? AF_INET : AF_INET6, addr) % static_cast<uint32_t>(n));
-    }
+    case DispatchMode::ByIp:
+      return c.worker;
     case DispatchMode::RoundRobin:
-      if (!is_message) return static_cast<int>((c.id >> kSlotBits) % n);
       return static_cast<int>(round_robin_++ % n);
     case DispatchMode::Preemptive: {
-      if (!is_message) return static_cast<int>((c.id >> kSlotBits) % n);
       int best = 0;
       for (int w = 1; w < n; ++w) {
         if (workers_[w].inflight < workers_[best].inflight) best = w;
@@ -113,7 +123,7 @@ void Reactor::resume_paused(int w) {
     c->read_paused = false;
     update_events(*c);
     // Bytes already decrypted inside TLS do not make the fd readable again.
-    if (c->tls && c->tls->pending()) event_active(&c->ev, EV_READ, 0);
+    if (c->tls() && c->tls()->pending()) read_again(*c);
   }
 }
 

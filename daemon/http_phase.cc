@@ -10,14 +10,15 @@
 namespace wsd::daemon {
 
 void Reactor::feed_http(Connection& c, uint8_t* data, size_t len) {
-  size_t used = c.http->feed(reinterpret_cast<const char*>(data), len);
-  switch (c.http->state()) {
+  core::HttpRequestParser& http = *c.extra->http;   // the Http phase always has its parser
+  size_t used = http.feed(reinterpret_cast<const char*>(data), len);
+  switch (http.state()) {
     case core::HttpRequestParser::State::Incomplete:
       return;
     case core::HttpRequestParser::State::Error:
-      spdlog::debug("[reactor {}] conn {}: bad request: {}", index_, c.id, c.http->error_reason());
+      spdlog::debug("[reactor {}] conn {}: bad request: {}", index_, c.id, http.error_reason());
       count_failure(HandshakeFailure::BadRequest);
-      answer_http(c, c.http->error_status(), c.http->error_reason());
+      answer_http(c, http.error_status(), http.error_reason());
       return;
     case core::HttpRequestParser::State::Complete:
       on_http_request(c, std::string_view(reinterpret_cast<char*>(data) + used, len - used));
@@ -36,13 +37,13 @@ PeerInfo Reactor::peer_info(const Connection& c) const {
   inet_ntop(info.peer_family == AF_INET ? AF_INET : AF_INET6, info.peer_addr, text, sizeof text);
   p.peer_ip = text;
   p.peer_port = info.peer_port;
-  p.server_port = c.server_port;
+  p.server_port = info.server_port;
   return p;
 }
 
 // A complete request: route it, then handshake or hand it to a plugin.
 void Reactor::on_http_request(Connection& c, std::string_view leftover) {
-  const core::HttpRequest& req = c.http->request();
+  const core::HttpRequest& req = c.extra->http->request();
   if (!core::has_valid_host(req)) {
     count_failure(HandshakeFailure::BadRequest);
     answer_http(c, 400, "missing or repeated Host");
@@ -73,13 +74,13 @@ void Reactor::on_http_request(Connection& c, std::string_view leftover) {
   p->leftover.assign(leftover);
   scratch_.clear();
   encode_request(req, peer_info(c), scratch_);
-  c.pending = std::move(p);
+  c.extra->pending = std::move(p);
   c.phase = Phase::AwaitWorker;
   dispatch(c.worker, c, ipc::MessageType::Request, 0, static_cast<uint8_t>(c.plugin), scratch_);
 }
 
 void Reactor::start_handshake(Connection& c, std::string_view leftover) {
-  const core::HttpRequest& req = c.http->request();
+  const core::HttpRequest& req = c.extra->http->request();
   uint8_t caps = routes_.capabilities(c.plugin);
   sessions_.set_status(c.id, WSD_STATUS_HANDSHAKE);
   std::string encoded;
@@ -89,7 +90,7 @@ void Reactor::start_handshake(Connection& c, std::string_view leftover) {
     auto p = std::make_unique<PendingRequest>();
     p->kind = PendingRequest::Kind::CustomHandshake;
     p->leftover.assign(leftover);
-    c.pending = std::move(p);
+    c.extra->pending = std::move(p);
     c.phase = Phase::AwaitWorker;
     dispatch(c.worker, c, ipc::MessageType::Handshake, 0, static_cast<uint8_t>(c.plugin), encoded);
     return;
@@ -111,7 +112,7 @@ void Reactor::start_handshake(Connection& c, std::string_view leftover) {
     p->handshake = std::move(r);
     p->encoded_request = encoded;
     p->leftover.assign(leftover);
-    c.pending = std::move(p);
+    c.extra->pending = std::move(p);
     c.phase = Phase::AwaitWorker;
     dispatch(c.worker, c, ipc::MessageType::BeforeHandshake, 0, static_cast<uint8_t>(c.plugin), encoded);
     return;
@@ -124,23 +125,25 @@ void Reactor::complete_handshake(Connection& c, const core::HandshakeResult& r,
                                  const std::vector<core::HttpHeader>& extra, std::string encoded_request,
                                  bool send_open, std::string_view leftover) {
   queue_output(c, core::build_handshake_response(r, extra));
+  ConnectionExtra& x = c.ext();
   if (r.deflate) {
     const core::DeflateParams& d = *r.deflate;
-    c.deflater = std::make_unique<core::Deflater>(d.server_max_window_bits, d.server_no_context_takeover,
+    x.deflater = std::make_unique<core::Deflater>(d.server_max_window_bits, d.server_no_context_takeover,
                                                   settings_.handshake.deflate.mem_level);
-    c.inflater = std::make_unique<core::Inflater>(d.client_max_window_bits, d.client_no_context_takeover);
+    x.inflater = std::make_unique<core::Inflater>(d.client_max_window_bits, d.client_no_context_takeover);
   }
-  c.reader = core::MessageReader(settings_.reader, c.inflater.get());
-  c.http.reset();
-  c.pending.reset();
+  c.reader = core::MessageReader(settings_.reader, x.inflater.get());
+  x.http.reset();
+  x.pending.reset();
   c.phase = Phase::WebSocket;
   c.websocket = true;
-  c.deadline = 0;
+  x.deadline = 0;
   sessions_.set_status(c.id, WSD_STATUS_ACTIVE);
   if (send_open) {
     dispatch(c.worker, c, ipc::MessageType::Open, 0, static_cast<uint8_t>(c.plugin), encoded_request);
   }
   replay_later(c, leftover);
+  trim_extra(c);
 }
 
 // Bytes the client sent ahead of our answer are read after this loop
@@ -148,7 +151,7 @@ void Reactor::complete_handshake(Connection& c, const core::HandshakeResult& r,
 // for the handshake (the manual's open logic) runs first, as in PROCESS mode.
 void Reactor::replay_later(Connection& c, std::string_view bytes) {
   if (bytes.empty()) return;
-  c.stash = std::make_unique<std::string>(bytes);
+  c.ext().stash.assign(bytes);
   replays_.push_back(c.id);
 }
 
@@ -161,13 +164,13 @@ void Reactor::answer_http(Connection& c, int status, std::string_view text) {
 // A worker answered a custom handshake, the before-handshake event, or a
 // plain request.
 void Reactor::on_worker_answer(Connection& c, std::string_view payload) {
-  if (c.phase != Phase::AwaitWorker || !c.pending) return;
+  if (c.phase != Phase::AwaitWorker || !c.extra || !c.extra->pending) return;
   HttpAnswer a;
   if (!decode_answer(payload, a)) {
     answer_http(c, 500, "bad answer from worker");
     return;
   }
-  std::unique_ptr<PendingRequest> p = std::move(c.pending);
+  std::unique_ptr<PendingRequest> p = std::move(c.extra->pending);
   switch (p->kind) {
     case PendingRequest::Kind::CustomHandshake: {
       if (a.status == 101 && a.ended) {
@@ -176,12 +179,13 @@ void Reactor::on_worker_answer(Connection& c, std::string_view payload) {
         head += "\r\n";
         queue_output(c, head);
         c.reader = core::MessageReader(settings_.reader, nullptr);
-        c.http.reset();
+        c.extra->http.reset();
         c.phase = Phase::WebSocket;
         c.websocket = true;
-        c.deadline = 0;
+        c.extra->deadline = 0;
         sessions_.set_status(c.id, WSD_STATUS_ACTIVE);
         replay_later(c, p->leftover);
+        trim_extra(c);
         return;
       }
       // Refused by the plugin: what it set, or a plain 400.
@@ -207,10 +211,10 @@ void Reactor::on_worker_answer(Connection& c, std::string_view payload) {
         return;
       }
       c.phase = Phase::Http;
-      c.http->reset();
+      c.extra->http->reset();
       // The next request gets its own handshake_timeout: counted from accept,
       // a busy keep-alive connection would be cut off in mid-use.
-      c.deadline = now() + settings_.handshake_timeout;
+      c.extra->deadline = now() + settings_.handshake_timeout;
       replay_later(c, p->leftover);
       return;
     }

@@ -5,6 +5,7 @@
 #include "daemon/logging.h"
 #include "daemon/metrics.h"
 #include "daemon/process_setup.h"
+#include "daemon/slot_index.h"
 #include "systemd/notify.h"
 
 #include <arpa/inet.h>
@@ -55,7 +56,7 @@ Master::~Master() {
   reload_close_successor_ends();
   if (reload_.timeout_ev) event_free(reload_.timeout_ev);
   if (base_) event_base_free(base_);
-  std::free(by_slot_);
+  unmap_slot_index(by_slot_, by_slot_slots_);
 }
 
 bool Master::bind_listeners() {
@@ -145,12 +146,14 @@ int Master::run() {
     spdlog::critical("{}", error);
     return 1;
   }
-  // Workers inherit the limit. Each connection is one fd in the master.
-  uint64_t fds = raise_fd_limit();
-  if (fds != 0 && fds < static_cast<uint64_t>(config_.max_connection) + 64) {
-    spdlog::warn("the open-file limit ({}) is below max_connection ({}): connections past it fail to be accepted; "
-                 "raise LimitNOFILE (systemd) or ulimit -n",
-                 fds, config_.max_connection);
+  // One descriptor per connection (in BASE mode any one worker may hold
+  // them all), raised while still root; workers inherit the limit.
+  uint64_t wanted_fds = static_cast<uint64_t>(config_.max_connection) + kFdReserve;
+  uint64_t fds = raise_fd_limit(wanted_fds);
+  if (fds != 0 && fds < wanted_fds) {
+    spdlog::warn("max_connection is {} but the open-file limit is {}: about {} connections fit, beyond that "
+                 "new connections are closed at once (raise LimitNOFILE or ulimit -n to {})",
+                 config_.max_connection, fds, fds > kFdReserve ? fds - kFdReserve : 0, wanted_fds);
   }
   if (!bind_listeners()) return 1;
   base_ = event_base_new();
@@ -183,13 +186,14 @@ int Master::run() {
     spdlog::critical("cannot switch to user/group: {}", error);
     return 1;
   }
-  // BASE mode: each worker allocates from its own share of the table, and
-  // any one of them may hold up to max_connection; the limit itself is
-  // checked against the live count of all.
+  // BASE mode: each worker allocates from its own contiguous share of the
+  // table, and any one of them may hold up to max_connection; the limit
+  // itself is checked against the live count of all.
   uint64_t shares = config_.mode == config::Mode::Base ? static_cast<uint64_t>(config_.worker_num) : 1;
   auto capacity = static_cast<uint32_t>(
       std::min<uint64_t>((static_cast<uint64_t>(config_.max_connection) + 1) * shares + shares, kSlotMask));
-  sessions_ = SessionTable::create(capacity, config_.cluster.enabled ? static_cast<uint32_t>(config_.cluster.node_number) : 0);
+  sessions_ = SessionTable::create(capacity, static_cast<uint32_t>(shares),
+                                  config_.cluster.enabled ? static_cast<uint32_t>(config_.cluster.node_number) : 0);
   bool base = config_.mode == config::Mode::Base;
   stats_ = SharedStats::create(static_cast<uint32_t>(config_.worker_num),
                                static_cast<uint32_t>(base ? config_.worker_num : config_.reactor_num));
@@ -225,8 +229,8 @@ int Master::run() {
 }
 
 bool Master::start_process_mode() {
-  // calloc of a large block maps fresh zero pages: only slots in use cost memory.
-  by_slot_ = static_cast<Connection**>(std::calloc(sessions_.capacity(), sizeof(Connection*)));
+  by_slot_slots_ = sessions_.capacity();
+  by_slot_ = map_slot_index(by_slot_slots_);
   const int nw = config_.worker_num;
   const int nr = config_.reactor_num;
   // reactor_ends[r][w]: the reactor's end; worker_ends[w][r]: the worker's end.

@@ -101,7 +101,8 @@ class Master {
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<ClusterBridge> cluster_;   // PROCESS mode with a `cluster:` section
   struct event* max_request_ev_ = nullptr;
-  Connection** by_slot_ = nullptr;
+  Connection** by_slot_ = nullptr;   // map_slot_index (slot_index.h)
+  size_t by_slot_slots_ = 0;
   std::vector<ListenSocket> listeners_;
   std::vector<std::unique_ptr<Reactor>> reactors_;
   std::vector<WorkerProcess> workers_;

@@ -1,10 +1,9 @@
 #include "daemon/process_setup.h"
 
-#include <sys/resource.h>
-
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,12 +112,21 @@ bool drop_privileges(const std::string& user, const std::string& group,
   return true;
 }
 
-uint64_t raise_fd_limit() {
+uint64_t raise_fd_limit(uint64_t wanted) {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_max < wanted) {
+    rlimit higher{wanted, wanted};
+    if (setrlimit(RLIMIT_NOFILE, &higher) == 0) return wanted;   // allowed to raise the hard limit
+  }
   if (rl.rlim_cur < rl.rlim_max) {
     rlimit raised{rl.rlim_max, rl.rlim_max};
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+    rlimit enough{wanted, rl.rlim_max};   // a hard limit above the kernel's nr_open cannot be the soft one
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      rl = raised;
+    } else if (wanted > rl.rlim_cur && wanted <= rl.rlim_max && setrlimit(RLIMIT_NOFILE, &enough) == 0) {
+      rl = enough;
+    }
   }
   return rl.rlim_cur;
 }

@@ -24,9 +24,15 @@ void remove_pid_file(const std::string& path);
 bool drop_privileges(const std::string& user, const std::string& group,
                      const std::vector<std::string>& own, std::string& error);
 
-// Raises the soft open-file limit to the hard one (a server holding many
-// connections needs it; systemd's LimitNOFILE sets the hard one) and returns
-// the new soft limit.
-uint64_t raise_fd_limit();
+// Descriptors a wsd process needs besides its client sockets: listeners,
+// channels, epoll sets, logs, and whatever the plugins open.
+constexpr uint64_t kFdReserve = 1024;
+
+// Raises the soft RLIMIT_NOFILE to the hard limit (a server holding many
+// connections needs it; systemd's LimitNOFILE sets the hard one), and the
+// hard limit too when it is below `wanted` and the process may (root with
+// CAP_SYS_RESOURCE). Never lowers either. Workers inherit the result.
+// Returns the soft limit now in force.
+uint64_t raise_fd_limit(uint64_t wanted);
 
 }  // namespace wsd::daemon

@@ -23,8 +23,6 @@ namespace {
 constexpr size_t kReadBufferSize = 256 * 1024;
 }
 
-extern thread_local Reactor* tl_reactor;
-
 Reactor::Reactor(int index, const Settings& settings, SessionTable& sessions, Routes& routes,
                  Connection** by_slot, std::vector<int> worker_fds)
     : index_(index), settings_(settings), sessions_(sessions), routes_(routes), by_slot_(by_slot),
@@ -47,11 +45,13 @@ Reactor::Reactor(int index, const Settings& settings, SessionTable& sessions, Ro
       base_(base), owns_base_(false), local_(local), local_worker_(local_worker),
       read_buffer_(kReadBufferSize) {
   init_loop();
-  tl_reactor = this;  // BASE mode: this process's only reactor, on this thread
 }
 
-// The wake-up event (hand-overs and stop requests) and the once-a-second tick.
+// The wake-up event (hand-overs and stop requests), the once-a-second tick
+// and the client sockets' epoll set.
 void Reactor::init_loop() {
+  epoch_ = now();
+  init_client_poll();
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   wake_ev_ = event_new(base_, wake_fd_, EV_READ | EV_PERSIST, [](evutil_socket_t fd, short, void* arg) {
     uint64_t v;
@@ -70,16 +70,17 @@ void Reactor::init_loop() {
 
 Reactor::~Reactor() {
   for (Connection* c : connections_) {
-    event_del(&c->ev);
     close(c->fd);
     sessions_.release(c->id);
-    delete c;
+    slab_.destroy(c);
   }
   for (WorkerLink& w : workers_) event_free(w.ev);
   for (ListenEvent& l : listeners_) event_free(l.ev);
   event_free(tick_ev_);
   event_free(wake_ev_);
   close(wake_fd_);
+  event_free(clients_ev_);
+  close(client_epfd_);
   if (owns_base_) event_base_free(base_);
 }
 
@@ -184,7 +185,6 @@ void Reactor::request_stop() {
 // One loop iteration at a time, so that everything written during it leaves
 // in one write per socket afterwards.
 void Reactor::run() {
-  tl_reactor = this;
   do {
     event_base_loop(base_, EVLOOP_ONCE);
     after_iteration();
@@ -225,7 +225,7 @@ void Reactor::on_accept(evutil_socket_t fd, short, void* arg) {
     if (cfd < 0) {
       // EAGAIN: another worker took it, or nothing left. Out of descriptors:
       // one connection was shed (not to spin on a readable listener).
-      if (errno == EMFILE) self->stats_->refused.add();
+      if (errno == EMFILE) self->connection_shed();
       return;
     }
     int one = 1;
@@ -234,6 +234,20 @@ void Reactor::on_accept(evutil_socket_t fd, short, void* arg) {
     a.server_port = port;
     a.listener = listener;
     self->open_connection(a);
+  }
+}
+
+// BASE mode, out of descriptors: accept_client closed a connection at once.
+// Counted as refused; logged at most once a second.
+void Reactor::connection_shed() {
+  stats_->refused.add();
+  shed_++;
+  double t = now();
+  if (t - last_shed_log_ >= 1.0) {
+    last_shed_log_ = t;
+    spdlog::error("[reactor {}] accept: out of file descriptors: new connections are closed at once ({} so far); "
+                  "raise LimitNOFILE (systemd) or ulimit -n, or lower max_connection",
+                  index_, shed_);
   }
 }
 
@@ -273,9 +287,11 @@ void Reactor::replay_stashed() {
   ids.swap(replays_);
   for (uint64_t id : ids) {
     Connection* c = find(id);
-    if (!c || !c->stash) continue;
-    std::unique_ptr<std::string> bytes = std::move(c->stash);
-    feed(*c, reinterpret_cast<uint8_t*>(bytes->data()), bytes->size());
+    if (!c || !c->extra || c->extra->stash.empty()) continue;
+    std::string bytes = std::move(c->extra->stash);
+    c->extra->stash.clear();
+    feed(*c, reinterpret_cast<uint8_t*>(bytes.data()), bytes.size());
+    if (!c->doomed) trim_extra(*c);
   }
 }
 
@@ -324,6 +340,10 @@ double Reactor::now() const {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+uint32_t Reactor::now_ms() const {
+  return static_cast<uint32_t>(static_cast<uint64_t>((now() - epoch_) * 1000.0));
+}
+
 Connection* Reactor::find(uint64_t id) const {
   uint32_t slot = slot_of(id);
   if (slot == 0 || slot >= sessions_.capacity()) return nullptr;
@@ -360,8 +380,10 @@ void Reactor::check_deadlines() {
       }
     }
   }
-  for (Connection* c : std::vector<Connection*>(connections_)) {
-    if (c->doomed || c->deadline == 0 || t < c->deadline) continue;
+  // By index: destroy() only marks a connection; the list changes in free_doomed().
+  for (size_t i = 0; i < connections_.size(); ++i) {
+    Connection* c = connections_[i];
+    if (c->doomed || c->deadline() == 0 || t < c->deadline()) continue;
     if (!c->websocket && c->phase != Phase::Draining) {
       spdlog::debug("[reactor {}] conn {}: handshake timeout", index_, c->id);
       count_failure(HandshakeFailure::Timeout);
@@ -376,9 +398,11 @@ void Reactor::check_deadlines() {
 // pinged first, and its pong counts as activity.
 void Reactor::check_heartbeats(double t) {
   double idle_limit = settings_.heartbeat_idle;
-  for (Connection* c : std::vector<Connection*>(connections_)) {
+  uint32_t t_ms = static_cast<uint32_t>(static_cast<uint64_t>((t - epoch_) * 1000.0));
+  for (size_t i = 0; i < connections_.size(); ++i) {
+    Connection* c = connections_[i];
     if (c->doomed) continue;
-    double idle = t - c->last_recv;
+    double idle = static_cast<uint32_t>(t_ms - c->last_recv_ms) / 1000.0;
     switch (c->phase) {
       case Phase::WebSocket:
         if (idle > idle_limit) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <sys/epoll.h>
 
 #include <atomic>
 #include <cstdint>
@@ -18,9 +19,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/buffer_pool.h"
 #include "core/message_reader.h"
 #include "daemon/cluster_bridge.h"
 #include "daemon/connection.h"
+#include "daemon/connection_slab.h"
 #include "daemon/request_codec.h"
 #include "daemon/routes.h"
 #include "daemon/session_table.h"
@@ -128,6 +131,7 @@ class Reactor : private core::MessageSink {
   void flush_channels_before_exit();
   void replay_stashed();
   static void on_accept(evutil_socket_t fd, short, void* arg);
+  void connection_shed();
   void take_inbox();
   void install_channel(int w, int fd);
   void start_retirement(int w, int fd);
@@ -137,18 +141,27 @@ class Reactor : private core::MessageSink {
   void refuse_connection(int fd);
   bool peer_is_trusted(const sockaddr_in6& peer, const ListenerRuntime& l) const;
 
+  // client sockets: the reactor's own epoll set (client_poll.cc)
+  void init_client_poll();
+  static void on_clients_ready(evutil_socket_t, short, void* arg);
+  void poll_clients();
+  void update_events(Connection& c);        // (re)registers for what c waits for
+  void unwatch(Connection& c);
+  void read_again(Connection& c);           // bytes wait inside TLS: read on the next pass
+
   // connection I/O (connection_io.cc)
-  static void on_connection_event(evutil_socket_t fd, short what, void* arg);
   void on_readable(Connection& c);
   void on_writable(Connection& c);
   void feed(Connection& c, uint8_t* data, size_t len);
   void queue_output(Connection& c, std::string_view a, std::string_view b = {});
+  void append_out(Connection& c, std::string_view bytes);
   void write_now(Connection& c);
-  void update_events(Connection& c);
   void finish(Connection& c);               // close after what is queued has left
   bool linger(Connection& c);
   void destroy(Connection& c);              // at a safe point: close, release, report
   void free_doomed();
+  void trim_extra(Connection& c);           // frees c.extra when nothing in it is in use
+  std::unique_ptr<core::Buffer> lend_buffer() override;   // MessageSink: reassembly from the pool
 
   // what comes before HTTP: PROXY header, TLS handshake; byte I/O through TLS (tls_phase.cc)
   enum class IoStatus : uint8_t { Data, WouldBlock, Eof, Error };
@@ -200,6 +213,7 @@ class Reactor : private core::MessageSink {
   void read_channel(int w);
   void on_channel_message(int w, const ipc::MessageHeader& h, std::string_view payload);
   int pick_worker(const Connection& c, bool is_message);
+  int home_worker(uint64_t id, const sockaddr_in6& peer) const;
   void dispatch(int w, Connection& c, ipc::MessageType type, uint16_t aux, uint8_t flags,
                 std::string_view payload, std::string_view payload2 = {});
   void flush_channel(int w);
@@ -228,6 +242,9 @@ class Reactor : private core::MessageSink {
 
   Connection* find(uint64_t id) const;
   double now() const;
+  // Milliseconds since the reactor started, in 32 bits: differences stay
+  // right across the wrap (49 days) for any span shorter than that.
+  uint32_t now_ms() const;
 
   const int index_;
   const Settings& settings_;
@@ -247,6 +264,11 @@ class Reactor : private core::MessageSink {
   std::vector<ListenEvent> listeners_;
   struct event* wake_ev_ = nullptr;
   struct event* tick_ev_ = nullptr;
+  int client_epfd_ = -1;                   // every client socket (client_poll.cc)
+  struct event* clients_ev_ = nullptr;     // client_epfd_ on the libevent loop
+  std::vector<epoll_event> ready_;
+  std::vector<uint64_t> read_again_;       // connections to read without waiting for the fd
+  double epoch_ = 0;                       // now() at start (now_ms)
   int wake_fd_ = -1;
   std::thread thread_;
 
@@ -266,6 +288,7 @@ class Reactor : private core::MessageSink {
   double stop_deadline_ = 0;
   std::atomic<int> hellos_{0};
 
+  ConnectionSlab slab_;                    // where connections_ live
   std::vector<Connection*> connections_;   // all owned (for stop and deadlines)
   std::vector<Connection*> dirty_;
   std::vector<Connection*> doomed_;
@@ -273,6 +296,8 @@ class Reactor : private core::MessageSink {
   Connection* current_ = nullptr;          // whose bytes the MessageReader is reading
   uint32_t round_robin_ = 0;
   uint64_t refused_ = 0;                   // connections over max_connection (for the log line)
+  uint64_t shed_ = 0;                      // BASE: connections closed at accept, out of descriptors
+  double last_shed_log_ = 0;
   ReactorStats own_stats_;                 // until set_stats() points elsewhere
   ReactorStats* stats_ = &own_stats_;
   double last_refusal_log_ = 0;
@@ -282,6 +307,7 @@ class Reactor : private core::MessageSink {
   std::unique_ptr<core::Deflater> shared_deflater_;   // compressed publishes: a fresh stream each
   std::vector<Connection*> slow_;          // over buffer_output_size in a fan-out (buffer_output_close)
   std::vector<uint8_t> read_buffer_;
+  core::BufferPool buffers_;               // output and reassembly buffers, lent while in use
   struct IpBucket {
     double tokens = 0;
     double last = 0;

@@ -11,6 +11,10 @@
 namespace wsd::daemon {
 
 namespace {
+constexpr uint8_t kSlotTls = 1;
+constexpr uint8_t kSlotRemoteV6 = 2;
+constexpr uint8_t kSlotPeerV6 = 4;
+
 size_t mapping_size(uint32_t capacity) {
   return sizeof(SessionHeader) + 64 + size_t{capacity} * sizeof(SessionSlot);
 }
@@ -19,9 +23,11 @@ SessionSlot* slots_after(SessionHeader* h) {
   p = (p + 63) & ~uintptr_t{63};
   return reinterpret_cast<SessionSlot*>(p);
 }
+uint32_t wall32(int64_t t) { return static_cast<uint32_t>(t); }
 }  // namespace
 
-SessionTable SessionTable::create(uint32_t capacity, uint32_t node) {
+SessionTable SessionTable::create(uint32_t capacity, uint32_t shares, uint32_t node) {
+  if (shares == 0 || shares > kMaxShares || capacity / shares < 2) throw std::runtime_error("bad session table shares");
   SessionTable t;
   t.fd_ = memfd_create("wsd-sessions", 0);
   if (t.fd_ < 0) throw std::runtime_error("memfd_create failed");
@@ -31,11 +37,12 @@ SessionTable SessionTable::create(uint32_t capacity, uint32_t node) {
   if (p == MAP_FAILED) throw std::runtime_error("mmap of the session table failed");
   t.header_ = static_cast<SessionHeader*>(p);  // memfd pages start zeroed
   t.header_->capacity = capacity;
+  t.header_->shares = shares;
   t.header_->next_sequence.store(1);
+  for (uint32_t s = 0; s < shares; ++s) t.header_->high_water[s].store(t.share_begin(s));
   t.header_->node = node;
   t.slots_ = slots_after(t.header_);
-  // Slot 0 is never used, so that id 0 can mean "none".
-  t.free_.reserve(1024);
+  t.next_fresh_ = t.share_begin(0);
   return t;
 }
 
@@ -50,6 +57,7 @@ SessionTable SessionTable::attach(int fd) {
   if (p == MAP_FAILED) throw std::runtime_error("mmap of the session table failed");
   t.header_ = static_cast<SessionHeader*>(p);
   t.slots_ = slots_after(t.header_);
+  t.next_fresh_ = t.share_begin(0);
   return t;
 }
 
@@ -61,6 +69,8 @@ SessionTable& SessionTable::operator=(SessionTable&& o) noexcept {
   std::swap(header_, o.header_);
   std::swap(slots_, o.slots_);
   std::swap(free_, o.free_);
+  std::swap(share_, o.share_);
+  std::swap(next_fresh_, o.next_fresh_);
   return *this;
 }
 
@@ -75,11 +85,23 @@ SessionSlot* SessionTable::slot(uint64_t id) const {
   return &slots_[s];
 }
 
-void SessionTable::set_partition(uint32_t index, uint32_t count) {
-  stride_ = count;
-  next_fresh_ = index == 0 ? count : index;  // slot 0 stays unused
-  uint32_t high = header_->high_water.load(std::memory_order_acquire);
-  for (uint32_t s = next_fresh_; s < high; s += stride_) {
+// Share s is the slots [share_begin(s), share_end(s)); slot 0 is never used,
+// so that id 0 can mean "none".
+uint32_t SessionTable::share_begin(uint32_t share) const {
+  uint32_t b = header_->capacity / header_->shares * share;
+  return b == 0 ? 1 : b;
+}
+
+uint32_t SessionTable::share_end(uint32_t share) const {
+  return share + 1 == header_->shares ? header_->capacity : header_->capacity / header_->shares * (share + 1);
+}
+
+void SessionTable::set_partition(uint32_t index) {
+  std::lock_guard lock(free_mutex_);
+  share_ = index;
+  free_.clear();
+  uint32_t high = header_->high_water[index].load(std::memory_order_acquire);
+  for (uint32_t s = share_begin(index); s < high; ++s) {
     uint64_t id = slots_[s].id.load(std::memory_order_acquire);
     if (id != 0) {
       slots_[s].id.store(0, std::memory_order_release);
@@ -89,7 +111,7 @@ void SessionTable::set_partition(uint32_t index, uint32_t count) {
   }
   // Lowest first out of the free list (it is used as a stack).
   std::reverse(free_.begin(), free_.end());
-  while (next_fresh_ < high) next_fresh_ += stride_;
+  next_fresh_ = std::max(high, share_begin(index));
 }
 
 uint64_t SessionTable::acquire(const SessionInfo& info) {
@@ -101,13 +123,9 @@ uint64_t SessionTable::acquire(const SessionInfo& info) {
       free_.pop_back();
     } else {
       index = next_fresh_;
-      if (index >= header_->capacity) return 0;
-      next_fresh_ += stride_;
-      // Raise the shared high-water mark (several processes may race).
-      uint32_t high = header_->high_water.load(std::memory_order_relaxed);
-      while (high < index + 1 &&
-             !header_->high_water.compare_exchange_weak(high, index + 1, std::memory_order_release)) {
-      }
+      if (index >= share_end(share_)) return 0;
+      next_fresh_++;
+      header_->high_water[share_].store(next_fresh_, std::memory_order_release);
     }
   }
   uint64_t seq = header_->next_sequence.fetch_add(1, std::memory_order_relaxed);
@@ -120,10 +138,19 @@ uint64_t SessionTable::acquire(const SessionInfo& info) {
   }
   SessionSlot& s = slots_[index];
   s.version.fetch_add(1, std::memory_order_acq_rel);
-  s.info = info;
+  s.reactor = info.reactor;
+  s.worker = static_cast<uint8_t>(info.worker);
+  s.flags = static_cast<uint8_t>((info.tls ? kSlotTls : 0) | (info.family == AF_INET6 ? kSlotRemoteV6 : 0) |
+                                 (info.peer_family == AF_INET6 ? kSlotPeerV6 : 0));
+  s.server_port = info.server_port;
+  s.remote_port = info.remote_port;
+  s.peer_port = info.peer_port;
+  s.connect_time = wall32(info.connect_time);
+  std::memcpy(s.addr, info.addr, sizeof s.addr);
+  std::memcpy(s.peer_addr, info.peer_addr, sizeof s.peer_addr);
   s.status.store(info.status, std::memory_order_relaxed);
   s.output.store(0, std::memory_order_relaxed);
-  s.last_time.store(info.last_time, std::memory_order_relaxed);
+  s.last_time.store(wall32(info.last_time), std::memory_order_relaxed);
   s.version.fetch_add(1, std::memory_order_acq_rel);
   s.id.store(id, std::memory_order_release);
   header_->live.fetch_add(1, std::memory_order_relaxed);
@@ -131,18 +158,13 @@ uint64_t SessionTable::acquire(const SessionInfo& info) {
 }
 
 void SessionTable::set_status(uint64_t id, uint8_t status) {
-  if (SessionSlot* s = slot(id)) {
-    s->version.fetch_add(1, std::memory_order_acq_rel);
-    s->info.status = status;
-    s->status.store(status, std::memory_order_release);
-    s->version.fetch_add(1, std::memory_order_acq_rel);
-  }
+  if (SessionSlot* s = slot(id)) s->status.store(status, std::memory_order_release);
 }
 
 void SessionTable::set_worker(uint64_t id, uint16_t worker) {
   if (SessionSlot* s = slot(id)) {
     s->version.fetch_add(1, std::memory_order_acq_rel);
-    s->info.worker = worker;
+    s->worker = static_cast<uint8_t>(worker);
     s->version.fetch_add(1, std::memory_order_acq_rel);
   }
 }
@@ -150,9 +172,10 @@ void SessionTable::set_worker(uint64_t id, uint16_t worker) {
 void SessionTable::set_remote(uint64_t id, uint8_t family, const uint8_t* addr, uint16_t port) {
   if (SessionSlot* s = slot(id)) {
     s->version.fetch_add(1, std::memory_order_acq_rel);
-    s->info.family = family;
-    std::memcpy(s->info.addr, addr, family == AF_INET ? 4 : 16);
-    s->info.remote_port = port;
+    s->flags = static_cast<uint8_t>((s->flags & ~kSlotRemoteV6) | (family == AF_INET6 ? kSlotRemoteV6 : 0));
+    std::memset(s->addr, 0, sizeof s->addr);
+    std::memcpy(s->addr, addr, family == AF_INET ? 4 : 16);
+    s->remote_port = port;
     s->version.fetch_add(1, std::memory_order_acq_rel);
   }
 }
@@ -162,7 +185,7 @@ void SessionTable::set_output(uint64_t id, size_t bytes) {
 }
 
 void SessionTable::touch(uint64_t id, int64_t now) {
-  if (SessionSlot* s = slot(id)) s->last_time.store(now, std::memory_order_relaxed);
+  if (SessionSlot* s = slot(id)) s->last_time.store(wall32(now), std::memory_order_relaxed);
 }
 
 void SessionTable::release(uint64_t id) {
@@ -195,36 +218,56 @@ size_t SessionTable::output(uint64_t id) const {
 int SessionTable::reactor_of(uint64_t id) const {
   SessionSlot* s = slot(id);
   if (!s || s->id.load(std::memory_order_acquire) != id) return -1;
-  return s->info.reactor;
+  return s->reactor;
 }
 
 bool SessionTable::read(uint64_t id, SessionInfo& out) const {
   SessionSlot* s = slot(id);
   if (!s) return false;
   for (int attempt = 0; attempt < 1000; ++attempt) {
-    uint32_t v1 = s->version.load(std::memory_order_acquire);
+    uint16_t v1 = s->version.load(std::memory_order_acquire);
     if (v1 & 1) continue;
     if (s->id.load(std::memory_order_acquire) != id) return false;
-    // Copied field by field through a volatile-free memcpy; the version
-    // check below discards a torn copy.
+    // The plain fields may be torn by a writer; the version check below
+    // discards such a copy.
     SessionInfo copy;
     std::atomic_thread_fence(std::memory_order_acquire);
-    copy = s->info;
+    copy.reactor = s->reactor;
+    copy.worker = s->worker;
+    copy.tls = (s->flags & kSlotTls) ? 1 : 0;
+    copy.family = (s->flags & kSlotRemoteV6) ? AF_INET6 : AF_INET;
+    copy.peer_family = (s->flags & kSlotPeerV6) ? AF_INET6 : AF_INET;
+    copy.server_port = s->server_port;
+    copy.remote_port = s->remote_port;
+    copy.peer_port = s->peer_port;
+    copy.connect_time = s->connect_time;
+    std::memcpy(copy.addr, s->addr, sizeof copy.addr);
+    std::memcpy(copy.peer_addr, s->peer_addr, sizeof copy.peer_addr);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (s->version.load(std::memory_order_acquire) == v1 && s->id.load(std::memory_order_acquire) == id) {
+      copy.status = s->status.load(std::memory_order_acquire);
+      copy.last_time = s->last_time.load(std::memory_order_relaxed);
       out = copy;
-      out.last_time = s->last_time.load(std::memory_order_relaxed);
       return true;
     }
   }
   return false;
 }
 
+// Walks the shares in order, each only up to its high-water mark: the
+// never-used slots between shares are not read (reading would make their
+// pages resident).
 size_t SessionTable::list(uint64_t& cursor, uint64_t* out, size_t max, bool websocket_only) const {
   size_t n = 0;
-  uint32_t high = header_->high_water.load(std::memory_order_acquire);
+  const uint32_t capacity = header_->capacity;
   if (cursor == 0) cursor = 1;
-  while (cursor < high && n < max) {
+  while (cursor < capacity && n < max) {
+    auto index = static_cast<uint32_t>(cursor);
+    uint32_t share = std::min(index / (capacity / header_->shares), header_->shares - 1);
+    if (index >= header_->high_water[share].load(std::memory_order_acquire)) {
+      cursor = share_end(share);
+      continue;
+    }
     const SessionSlot& s = slots_[cursor++];
     uint64_t id = s.id.load(std::memory_order_acquire);
     if (id == 0) continue;

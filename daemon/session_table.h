@@ -2,10 +2,16 @@
 // before the workers start, so that a worker answers exist, is_established,
 // get_client_info and iteration without a round trip to the master.
 //
-// Writers: the master's reactor thread that owns the slot. Readers: any
-// worker, any time. Ids are (sequence << kSlotBits) | slot with a sequence
-// that only grows, so an id is never reused while the master lives and a
-// stale id is detectably dead (the slot holds another id or none).
+// Writers: the master's reactor thread that owns the slot (BASE mode: the
+// worker that owns it). Readers: any worker, any time. Ids are
+// (sequence << kSlotBits) | slot with a sequence that only grows, so an id is
+// never reused while the master lives and a stale id is detectably dead (the
+// slot holds another id or none).
+//
+// Memory: a slot is one 64-byte cache line, and only the pages of slots in
+// use are ever touched. In BASE mode each worker allocates from its own
+// contiguous share of the slots, so a page is touched by one process only
+// (resident memory is counted in every process that touches a page).
 #pragma once
 
 #include <atomic>
@@ -18,6 +24,8 @@ namespace wsd::daemon {
 
 constexpr int kSlotBits = 24;
 constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+// Shares of the table (BASE mode: one per worker; worker_num <= 256).
+constexpr uint32_t kMaxShares = 256;
 
 inline uint32_t slot_of(uint64_t id) { return static_cast<uint32_t>(id & kSlotMask); }
 
@@ -28,6 +36,7 @@ constexpr int kNodeShift = 52;
 constexpr uint64_t kClusterSequenceMask = (uint64_t{1} << (kNodeShift - kSlotBits)) - 1;
 inline uint32_t node_of(uint64_t id) { return static_cast<uint32_t>(id >> kNodeShift); }
 
+// A connection as readers see it (what read() returns and acquire() takes).
 struct SessionInfo {
   uint8_t status = 0;         // WSD_STATUS_* (0 = plain HTTP connection)
   uint8_t reactor = 0;
@@ -44,29 +53,43 @@ struct SessionInfo {
   int64_t last_time = 0;
 };
 
+// How a slot stores it: one cache line. Times are wall seconds in 32 bits
+// (good until 2106).
 struct SessionSlot {
-  std::atomic<uint64_t> id;        // 0 = free
-  std::atomic<uint32_t> version;   // seqlock: odd while the fields below change
-  std::atomic<uint8_t> status;     // also readable on its own
-  std::atomic<uint32_t> output;    // bytes queued for the client (push checks it)
-  std::atomic<int64_t> last_time;
-  SessionInfo info;
+  std::atomic<uint64_t> id;          // 0 = free
+  std::atomic<uint32_t> output;      // bytes queued for the client (push checks it)
+  std::atomic<uint32_t> last_time;
+  // Seqlock: odd while the plain fields below change. 16 bits are enough: a
+  // reader also checks the id, and one id sees only a handful of writes.
+  std::atomic<uint16_t> version;
+  std::atomic<uint8_t> status;       // also readable on its own
+  uint8_t reactor;
+  uint8_t worker;                    // worker_num <= 256
+  uint8_t flags;                     // kSlotTls, kSlotRemoteV6, kSlotPeerV6
+  uint16_t server_port;
+  uint16_t remote_port;
+  uint16_t peer_port;
+  uint32_t connect_time;
+  uint8_t addr[16];                  // the client
+  uint8_t peer_addr[16];             // the TCP peer
 };
+static_assert(sizeof(SessionSlot) == 64, "a slot is one cache line");
 
 struct SessionHeader {
   uint32_t capacity;
-  std::atomic<uint32_t> high_water;   // slots below it may be in use
+  uint32_t shares;
   std::atomic<uint64_t> next_sequence;
-  std::atomic<uint32_t> live;          // connections now
-  uint32_t node;                       // cluster node number in ids (0: none)
+  std::atomic<uint32_t> live;                     // connections now
+  uint32_t node;                                  // cluster node number in ids (0: none)
+  std::atomic<uint32_t> high_water[kMaxShares];   // per share: slots below it may be in use
 };
 
 class SessionTable {
  public:
-  // Creates the shared mapping (memfd) for `capacity` connections. Pages are
-  // touched only as slots are used. `node`: the cluster node number its ids
-  // carry (0 without a cluster).
-  static SessionTable create(uint32_t capacity, uint32_t node = 0);
+  // Creates the shared mapping (memfd) for `capacity` slots in `shares`
+  // contiguous shares. Pages are touched only as slots are used. `node`: the
+  // cluster node number its ids carry (0 without a cluster).
+  static SessionTable create(uint32_t capacity, uint32_t shares = 1, uint32_t node = 0);
   // Maps a table created by another process from its memfd.
   static SessionTable attach(int fd);
   SessionTable() = default;
@@ -78,10 +101,11 @@ class SessionTable {
   bool valid() const { return header_ != nullptr; }
   uint32_t capacity() const { return header_->capacity; }
 
-  // BASE mode: this process allocates only slots with slot % count == index
-  // (each worker has its own share of one table that every worker reads).
-  // Releases whatever a crashed predecessor left in that share.
-  void set_partition(uint32_t index, uint32_t count);
+  // BASE mode: this process allocates only from share `index` (each worker
+  // has its own share of one table that every worker reads). Releases
+  // whatever a crashed predecessor left in that share. Without a call, a
+  // process allocates from share 0.
+  void set_partition(uint32_t index);
 
   // Owner side. acquire returns 0 when the table (or this share) is full.
   uint64_t acquire(const SessionInfo& info);
@@ -106,16 +130,18 @@ class SessionTable {
 
  private:
   SessionSlot* slot(uint64_t id) const;
+  uint32_t share_begin(uint32_t share) const;
+  uint32_t share_end(uint32_t share) const;
   int fd_ = -1;
   size_t bytes_ = 0;
   SessionHeader* header_ = nullptr;
   SessionSlot* slots_ = nullptr;
-  // Master-process only: free slot indices (lowest reused first keeps the
-  // touched part of the mapping small).
+  // This process's share: free slot indices (lowest reused first keeps the
+  // touched part of the mapping small) and the next never-used one.
   std::mutex free_mutex_;
   std::vector<uint32_t> free_;
-  uint32_t next_fresh_ = 1;     // next never-used slot of this process's share
-  uint32_t stride_ = 1;
+  uint32_t share_ = 0;
+  uint32_t next_fresh_ = 1;
 };
 
 }  // namespace wsd::daemon

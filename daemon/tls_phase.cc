@@ -22,8 +22,8 @@ constexpr size_t kProxyPeek = 1024;
 
 Reactor::IoStatus Reactor::read_bytes(Connection& c, uint8_t* buf, size_t cap, size_t& n) {
   n = 0;
-  if (c.tls) {
-    TlsSession::Io r = c.tls->read(buf, cap, n);
+  if (TlsSession* tls = c.tls()) {
+    TlsSession::Io r = tls->read(buf, cap, n);
     c.io_wants_write = r == TlsSession::Io::WantWrite;
     if (n > 0) return IoStatus::Data;
     switch (r) {
@@ -34,7 +34,7 @@ Reactor::IoStatus Reactor::read_bytes(Connection& c, uint8_t* buf, size_t cap, s
       case TlsSession::Io::Closed:
         return IoStatus::Eof;
       case TlsSession::Io::Error:
-        spdlog::debug("[reactor {}] conn {}: TLS: {}", index_, c.id, c.tls->error_text());
+        spdlog::debug("[reactor {}] conn {}: TLS: {}", index_, c.id, tls->error_text());
         return IoStatus::Error;
     }
   }
@@ -52,8 +52,8 @@ Reactor::IoStatus Reactor::read_bytes(Connection& c, uint8_t* buf, size_t cap, s
 
 Reactor::IoStatus Reactor::send_bytes(Connection& c, const uint8_t* buf, size_t len, size_t& n) {
   n = 0;
-  if (c.tls) {
-    TlsSession::Io r = c.tls->write(buf, len, n);
+  if (TlsSession* tls = c.tls()) {
+    TlsSession::Io r = tls->write(buf, len, n);
     if (n > 0) return IoStatus::Data;
     switch (r) {
       case TlsSession::Io::Ok:
@@ -87,13 +87,13 @@ void Reactor::read_proxy_header(Connection& c) {
     return;
   }
   if (got < 0) return;
-  core::ProxyHeaderParser probe = *c.proxy;  // the socket keeps the bytes until we know
+  core::ProxyHeaderParser probe = *c.extra->proxy;  // the socket keeps the bytes until we know
   size_t used = probe.feed(buf, static_cast<size_t>(got));
   switch (probe.state()) {
     case core::ProxyHeaderParser::State::Incomplete: {
       // Not all of it has arrived: consume what was parsed, wait for more.
       [[maybe_unused]] ssize_t taken = ::recv(c.fd, buf, used, 0);
-      *c.proxy = probe;
+      *c.extra->proxy = probe;
       return;
     }
     case core::ProxyHeaderParser::State::Error:
@@ -107,7 +107,7 @@ void Reactor::read_proxy_header(Connection& c) {
       if (!a.local) {
         sessions_.set_remote(c.id, static_cast<uint8_t>(a.family), a.src_addr, a.src_port);
       }
-      c.proxy.reset();
+      c.extra->proxy.reset();
       if (!client_address_known(c, false)) return;
       begin_after_proxy(c);
       return;
@@ -119,7 +119,7 @@ void Reactor::read_proxy_header(Connection& c) {
 void Reactor::begin_after_proxy(Connection& c) {
   const ListenerRuntime& l = settings_.listeners[c.listener];
   if (l.tls) {
-    c.tls = std::make_unique<TlsSession>(l.tls->current().get(), c.fd);
+    c.ext().tls = std::make_unique<TlsSession>(l.tls->current().get(), c.fd);
     c.phase = Phase::TlsHandshake;
     return;
   }
@@ -127,7 +127,7 @@ void Reactor::begin_after_proxy(Connection& c) {
 }
 
 bool Reactor::drive_tls_handshake(Connection& c) {
-  TlsSession::Io r = c.tls->handshake();
+  TlsSession::Io r = c.tls()->handshake();
   switch (r) {
     case TlsSession::Io::Ok:
       c.io_wants_write = false;
@@ -146,9 +146,9 @@ bool Reactor::drive_tls_handshake(Connection& c) {
     case TlsSession::Io::Error:
       // Plain HTTP on a TLS port, an old protocol, a bad client certificate:
       // this connection alone ends, quietly.
-      spdlog::debug("[reactor {}] conn {}: TLS handshake failed: {}", index_, c.id, c.tls->error_text());
+      spdlog::debug("[reactor {}] conn {}: TLS handshake failed: {}", index_, c.id, c.tls()->error_text());
       count_failure(HandshakeFailure::Tls);
-      c.tls.reset();  // nothing to shut down
+      c.extra->tls.reset();  // nothing to shut down
       destroy(c);
       return false;
   }
@@ -166,7 +166,7 @@ bool Reactor::apply_forwarded(Connection& c) {
   core::IpAddress peer;
   peer.family = info.family == AF_INET ? AF_INET : AF_INET6;
   std::memcpy(peer.bytes, info.addr, peer.family == AF_INET ? 4 : 16);
-  std::optional<std::string> client = core::forwarded_client(peer, c.http->request(), *l.trusted);
+  std::optional<std::string> client = core::forwarded_client(peer, c.extra->http->request(), *l.trusted);
   std::optional<core::IpAddress> ip = client ? core::parse_ip(*client) : std::nullopt;
   // X-Forwarded-For carries no port: the client's port is unknown (0).
   if (ip) sessions_.set_remote(c.id, static_cast<uint8_t>(ip->family), ip->bytes, 0);

@@ -57,7 +57,7 @@ void Reactor::leave_topics(Connection& c) {
 // end of its span: frames of consecutive fan-outs are adjacent in its
 // buffer. Otherwise the bytes are copied behind what waits.
 inline void Reactor::queue_shared(Connection& c, SharedSpan s) {
-  if (c.out.empty() && (c.shared.empty() || c.shared.end == s.begin)) {
+  if ((!c.out || c.out->size() == 0) && (c.shared.empty() || c.shared.end == s.begin)) {
     if (c.shared.empty()) c.shared.begin = s.begin;
     c.shared.end = s.end;
     if (!c.dirty) {
@@ -77,8 +77,9 @@ inline void Reactor::fan_out_to(Connection& c, Fanout& f) {
   // Compressed only for a client that agreed to permessage-deflate with a
   // window at least as large as the shared stream's; the others get the
   // frame uncompressed, which RFC 7692 allows for any message.
-  const bool packed = f.compress && c.deflater && !packed_frame(f).empty() &&
-                      c.deflater->window_bits() >= shared_deflater_->window_bits();
+  core::Deflater* deflater = c.deflater();
+  const bool packed = f.compress && deflater && !packed_frame(f).empty() &&
+                      deflater->window_bits() >= shared_deflater_->window_bits();
   if (packed) {
     s = f.packed;
   } else if (s.empty()) {
@@ -95,7 +96,7 @@ inline void Reactor::fan_out_to(Connection& c, Fanout& f) {
   // The client's inflater now holds this message in its window, which our
   // deflater never saw: with context takeover its next message could refer
   // to the wrong bytes. Forgetting the window is always safe for the client.
-  if (packed && c.deflater->context_takeover()) c.deflater->reset();
+  if (packed && deflater->context_takeover()) deflater->reset();
   ++f.delivered;
 }
 
@@ -164,7 +165,7 @@ SharedSpan Reactor::packed_frame(Fanout& f) {
 void Reactor::take_shared(Connection& c) {
   std::string_view b = shared_frames_.bytes(c.shared_buffer(), c.shared);
   c.shared = {};
-  c.out.append(b.data(), b.size());
+  append_out(c, b);
 }
 
 // Sends the span straight from the shared buffer (c.out is empty then);
@@ -183,11 +184,11 @@ bool Reactor::write_shared(Connection& c) {
     }
     if (st == IoStatus::WouldBlock) break;
     c.close_code = WSD_CLOSE_ABNORMAL;
-    if (c.tls) c.tls.reset();
+    if (c.tls()) c.extra->tls.reset();
     destroy(c);
     return false;
   }
-  if (done < b.size()) c.out.append(b.data() + done, b.size() - done);
+  if (done < b.size()) append_out(c, b.substr(done));
   return true;
 }
 

@@ -21,12 +21,13 @@ void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool 
   if (c.phase != Phase::WebSocket) return;  // data after our close frame is dropped (RFC 6455 §5.5.1)
   if (settings_.max_message_rate > 0) {
     // Messages in the current one-second window.
+    ConnectionExtra& x = c.ext();
     auto second = static_cast<uint32_t>(now());
-    if (second != c.rate_window) {
-      c.rate_window = second;
-      c.rate_count = 0;
+    if (second != x.rate_window) {
+      x.rate_window = second;
+      x.rate_count = 0;
     }
-    if (++c.rate_count > settings_.max_message_rate) {
+    if (++x.rate_count > settings_.max_message_rate) {
       spdlog::debug("[reactor {}] conn {}: message rate exceeded", index_, c.id);
       send_close(c, WSD_CLOSE_POLICY_ERROR, "message rate exceeded");
       return;
@@ -76,7 +77,7 @@ void Reactor::on_close(uint16_t code, std::string_view reason) {
     return;
   }
   c.close_code = code;
-  c.close_reason.assign(reason);
+  c.ext().close_reason.assign(reason);
   c.close_by_server = false;
   // Echo the status code (RFC 6455 §5.5.1); an empty close gets an empty one.
   std::string payload = code == 1005 ? std::string() : core::close_payload(code, {});
@@ -97,7 +98,7 @@ void Reactor::on_error(uint16_t code, std::string_view why) {
     return;
   }
   c.close_code = code;
-  c.close_reason.assign(why);
+  c.ext().close_reason.assign(why);
   c.close_by_server = true;
   std::string payload = core::close_payload(code, why);
   std::string frame(core::kMaxFrameHeaderSize, '\0');
@@ -111,9 +112,9 @@ void Reactor::send_frame(Connection& c, uint8_t opcode, uint8_t flags, std::stri
   uint8_t header[core::kMaxFrameHeaderSize];
   bool fin = flags & WSD_FLAG_FIN;
   if (!core::is_control_opcode(opcode)) stats_->messages_out.add();
-  if ((flags & WSD_FLAG_COMPRESS) && c.deflater && !core::is_control_opcode(opcode)) {
+  if ((flags & WSD_FLAG_COMPRESS) && c.deflater() && !core::is_control_opcode(opcode)) {
     scratch_.clear();
-    if (c.deflater->compress(reinterpret_cast<const uint8_t*>(data.data()), data.size(), scratch_)) {
+    if (c.deflater()->compress(reinterpret_cast<const uint8_t*>(data.data()), data.size(), scratch_)) {
       size_t n = core::write_frame_header(header, opcode, fin, true, scratch_.size());
       queue_output(c, std::string_view(reinterpret_cast<char*>(header), n), scratch_);
       return;
@@ -127,12 +128,13 @@ void Reactor::send_frame(Connection& c, uint8_t opcode, uint8_t flags, std::stri
 void Reactor::send_close(Connection& c, uint16_t code, std::string_view reason) {
   if (c.phase != Phase::WebSocket) return;
   c.close_code = code;
-  c.close_reason.assign(reason);
+  ConnectionExtra& x = c.ext();
+  x.close_reason.assign(reason);
   c.close_by_server = true;
   std::string payload = core::close_payload(code, reason);
   send_frame(c, WSD_OPCODE_CLOSE, WSD_FLAG_FIN, payload);
   c.phase = Phase::Closing;
-  c.deadline = now() + settings_.close_timeout;
+  x.deadline = now() + settings_.close_timeout;
   sessions_.set_status(c.id, WSD_STATUS_CLOSING);
 }
 
@@ -166,7 +168,7 @@ void Reactor::close_slow(Connection& c) {
     return;
   }
   c.close_code = WSD_CLOSE_POLICY_ERROR;
-  c.close_reason.assign(kReason);
+  c.ext().close_reason.assign(kReason);
   c.close_by_server = true;
   destroy(c);
 }

@@ -7,6 +7,7 @@
 #include "core/close_code.h"
 #include "daemon/logging.h"
 #include "daemon/routes.h"
+#include "daemon/slot_index.h"
 
 namespace wsd::daemon {
 
@@ -43,7 +44,7 @@ Worker::~Worker() {
   if (stop_ev_) event_free(stop_ev_);
   if (reload_ev_) event_free(reload_ev_);
   unload_plugins(plugins_);
-  std::free(by_slot_);
+  unmap_slot_index(by_slot_, by_slot_slots_);
   event_base_free(base_);
 }
 
@@ -102,8 +103,9 @@ bool Worker::start_base_reactor(const WorkerLaunch& launch) {
   routes_ = std::make_unique<Routes>(config_.plugins);
   for (size_t i = 0; i < plugins_.size(); ++i)
     routes_->set_capabilities(static_cast<int>(i), plugin_capabilities(plugins_[i]->ctx.plugin));
-  sessions_.set_partition(static_cast<uint32_t>(id_), static_cast<uint32_t>(settings_.worker_num));
-  by_slot_ = static_cast<Connection**>(std::calloc(sessions_.capacity(), sizeof(Connection*)));
+  sessions_.set_partition(static_cast<uint32_t>(id_));
+  by_slot_slots_ = sessions_.capacity();
+  by_slot_ = map_slot_index(by_slot_slots_);
   reactor_ = std::make_unique<Reactor>(id_, settings_, sessions_, *routes_, by_slot_, base_, this,
                                        static_cast<uint16_t>(id_));
   if (stats_.valid()) reactor_->set_stats(&stats_.reactor(id_));

@@ -157,7 +157,8 @@ class Worker : public LocalDelivery {
   // BASE mode: this process's own reactor, and what it needs.
   WorkerLaunch launch_;
   std::unique_ptr<Routes> routes_;
-  Connection** by_slot_ = nullptr;
+  Connection** by_slot_ = nullptr;   // map_slot_index (slot_index.h)
+  size_t by_slot_slots_ = 0;
   std::unique_ptr<Reactor> reactor_;
   std::unique_ptr<ipc::Channel> control_;
   struct event* stop_ev_ = nullptr;

@@ -1,6 +1,7 @@
 """Per-connection and server limits seen from a client: buffer_output_size,
-max_connection, handshake_timeout and the heartbeat."""
+max_connection, running out of descriptors, handshake_timeout and the heartbeat."""
 import asyncio
+import select
 import socket
 import time
 
@@ -63,6 +64,57 @@ async def test_max_connection():
         async with websockets.connect(s.url("/"), open_timeout=3) as c:
             await c.send("again")
             assert await recv(c) == "again"
+
+
+async def test_out_of_descriptors_sheds_connections_then_recovers():
+    # wsd cannot raise a hard limit lowered before it started: with 64
+    # descriptors some 40 clients fit (listeners, channels, epoll sets and
+    # logs take the rest). accept() then fails with EMFILE and the listener
+    # stays readable; wsd must shed the waiting connections (accepted with
+    # a spare descriptor and closed at once) instead of spinning on the
+    # listener (which logged a warning per attempt, millions a minute).
+    with Server(probe_config("max_connection: 1000\n"), nofile=64) as s:
+        assert "open-file limit is 64" in s.log(), s.log()
+        socks = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(200)]
+        try:
+            deadline = time.monotonic() + 5
+            while "out of file descriptors" not in s.log() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert "out of file descriptors" in s.log(), s.log()
+            # the shed clients see their connection closed, not left waiting
+            shed = 0
+            deadline = time.monotonic() + 5
+            waiting = list(socks)
+            while waiting and shed == 0 and time.monotonic() < deadline:
+                readable, _, _ = select.select(waiting, [], [], 0.2)
+                for sock in readable:
+                    waiting.remove(sock)
+                    try:
+                        if sock.recv(4096) == b"":
+                            shed += 1
+                    except OSError:
+                        shed += 1
+            assert shed > 0, "no connection was shed"
+            await asyncio.sleep(1.0)
+            lines = [l for l in s.log().splitlines() if "out of file descriptors" in l]
+            assert len(lines) < 20, f"{len(lines)} descriptor shortages logged: not bounded"
+        finally:
+            for sock in socks:
+                sock.close()
+        # the clients gone, connections are served again: once wsd has seen
+        # them go (until then a new one may still be shed, so retry)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                async with websockets.connect(s.url("/echo"), open_timeout=5) as ws:
+                    await ws.send("after the shortage")
+                    assert await recv(ws) == "after the shortage"
+                break
+            except (OSError, EOFError, websockets.exceptions.InvalidMessage,
+                    websockets.exceptions.ConnectionClosed):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
 
 def test_handshake_timeout_drops_silent_connection():

@@ -6,6 +6,7 @@ Every wait is bounded; servers listen on 127.0.0.1 with an ephemeral port
 import asyncio
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -75,9 +76,10 @@ def base_mode():
 
 
 class Server:
-    def __init__(self, yaml_body, args=(), start_timeout=10.0, files=None, env=None):
+    def __init__(self, yaml_body, args=(), start_timeout=10.0, files=None, env=None, nofile=None):
         """files: {name: bytes} written into the server's folder first (the
-        config's folder, so relative paths in yaml_body find them)."""
+        config's folder, so relative paths in yaml_body find them).
+        nofile: RLIMIT_NOFILE (soft and hard) for wsd, which cannot raise it."""
         self.dir = tempfile.mkdtemp(prefix="wsd-py-")
         for name, data in (files or {}).items():
             with open(os.path.join(self.dir, name), "wb") as f:
@@ -93,9 +95,10 @@ class Server:
             f.write(text)
         self.log_path = os.path.join(self.dir, "stderr.log")
         self.log_file = open(self.log_path, "w")
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
         self.proc = subprocess.Popen([WSD, "--config", self.config, *args],
                                      stdout=subprocess.DEVNULL, stderr=self.log_file,
-                                     env={**os.environ, **(env or {})})
+                                     env={**os.environ, **(env or {})}, preexec_fn=limit)
         self.port = None
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:

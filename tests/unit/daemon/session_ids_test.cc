@@ -20,7 +20,7 @@ TEST_CASE("session ids: without a cluster the node bits are 0 and ids keep their
 
 TEST_CASE("session ids: a cluster node's ids carry its number in the top 12 bits") {
   for (uint32_t node : {1u, 77u, 4095u}) {
-    SessionTable t = SessionTable::create(64, node);
+    SessionTable t = SessionTable::create(64, 1, node);
     SessionInfo info;
     info.status = 3;
     uint64_t id = t.acquire(info);

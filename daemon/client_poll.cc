@@ -1,0 +1,98 @@
+// The reactor's client sockets live in an epoll set of their own, which the
+// libevent loop watches as one readable descriptor (an epoll fd is pollable).
+// A libevent `struct event` per connection cost 128 bytes plus about 40 of
+// libevent's per-descriptor bookkeeping in every idle connection; an epoll
+// registration costs nothing in user space. Timers, channels, the wake-up
+// fd and the listeners stay on libevent.
+//
+// Level-triggered, like libevent's default: bytes left unread (the read
+// budget ran out) report the socket again on the next pass. A socket that
+// waits for nothing is removed from the set, as libevent's event_del did, so
+// that a hang-up is not reported again and again while reading is paused.
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "daemon/reactor.h"
+
+namespace wsd::daemon {
+
+namespace {
+// Ready sockets taken per pass; more wait for the next pass (the set stays
+// readable), so channels and timers get their turn in between.
+constexpr size_t kReadyPerPass = 512;
+}  // namespace
+
+void Reactor::init_client_poll() {
+  client_epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (client_epfd_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  ready_.resize(kReadyPerPass);
+  clients_ev_ = event_new(base_, client_epfd_, EV_READ | EV_PERSIST, &Reactor::on_clients_ready, this);
+  event_add(clients_ev_, nullptr);
+}
+
+void Reactor::on_clients_ready(evutil_socket_t, short, void* arg) {
+  static_cast<Reactor*>(arg)->poll_clients();
+}
+
+// One pass: first the connections asked to be read again, then what epoll
+// reports ready. A connection destroyed during the pass stays allocated
+// until after the loop iteration (free_doomed), so later entries of the same
+// batch may still point at it; they see `doomed` and are skipped.
+void Reactor::poll_clients() {
+  if (!read_again_.empty()) {
+    std::vector<uint64_t> ids;
+    ids.swap(read_again_);
+    for (uint64_t id : ids) {
+      if (Connection* c = find(id)) on_readable(*c);
+    }
+  }
+  int n = epoll_wait(client_epfd_, ready_.data(), static_cast<int>(ready_.size()), 0);
+  for (int i = 0; i < n; ++i) {
+    auto* c = static_cast<Connection*>(ready_[i].data.ptr);
+    uint32_t what = ready_[i].events;
+    // A hang-up or error wakes whatever the connection waits for (its read
+    // or write then sees the failure), as libevent reports them.
+    bool failed = what & (EPOLLHUP | EPOLLERR);
+    if (!c->doomed && c->polled_write && (failed || (what & EPOLLOUT))) on_writable(*c);
+    if (!c->doomed && c->polled_read && (failed || (what & EPOLLIN))) on_readable(*c);
+  }
+}
+
+// Registers the socket for what the connection waits for now: reading
+// unless paused, writing while output (or a TLS step) waits.
+void Reactor::update_events(Connection& c) {
+  if (c.doomed) return;   // unwatched for good; its fd closes after the iteration
+  bool want_write = c.pending_output() > 0 || c.io_wants_write;
+  bool want_read = !c.read_paused;
+  if (want_read == c.polled_read && want_write == c.polled_write) return;
+  bool was_polled = c.polled_read || c.polled_write;
+  epoll_event ev{};
+  ev.events = (want_read ? EPOLLIN : 0u) | (want_write ? EPOLLOUT : 0u);
+  ev.data.ptr = &c;
+  int op = !(want_read || want_write) ? EPOLL_CTL_DEL : was_polled ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (epoll_ctl(client_epfd_, op, c.fd, &ev) != 0) {
+    spdlog::warn("[reactor {}] conn {}: epoll_ctl: {}", index_, c.id, std::strerror(errno));
+  }
+  c.polled_read = want_read;
+  c.polled_write = want_write;
+}
+
+void Reactor::unwatch(Connection& c) {
+  if (!(c.polled_read || c.polled_write)) return;
+  epoll_ctl(client_epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
+  c.polled_read = c.polled_write = false;
+}
+
+// Bytes already decrypted inside TLS do not make the socket readable again:
+// the next pass reads them, and the loop does not block meanwhile.
+void Reactor::read_again(Connection& c) {
+  read_again_.push_back(c.id);
+  event_active(clients_ev_, EV_READ, 0);
+}
+
+}  // namespace wsd::daemon
