@@ -17,23 +17,10 @@ TEST_CASE("push: to a connection served by another worker") {
     CAPTURE(workers);
     WsdServer server({probe_config("worker_num: " + std::to_string(workers) + "\ndispatch_mode: 2\n")});
     REQUIRE_MESSAGE(server.started(), server.log());
-    // Open connections until two are on different workers.
     std::vector<std::unique_ptr<WsClient>> clients;
     std::vector<Whoami> who;
-    int a = -1, b = -1;
-    for (int i = 0; i < 24 && b < 0; ++i) {  // BASE: the kernel hashes, so allow a long run on one worker
-      clients.push_back(std::make_unique<WsClient>());
-      REQUIRE(clients.back()->open(server.port(), "/"));
-      who.push_back(whoami(*clients.back()));
-      REQUIRE(who.back().id != 0);
-      for (size_t j = 0; j + 1 < who.size(); ++j) {
-        if (who[j].worker != who.back().worker) {
-          a = static_cast<int>(j);
-          b = static_cast<int>(who.size() - 1);
-          break;
-        }
-      }
-    }
+    const Pair pair = on_two_workers(server, clients, who);
+    const int a = pair.a, b = pair.b;
     REQUIRE_MESSAGE(b >= 0, "all connections landed on one worker");
     if (base_mode()) {
       // BASE mode does not route between workers (as Swoole's BASE mode):

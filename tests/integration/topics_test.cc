@@ -42,29 +42,6 @@ Clients open_clients(const WsdServer& server, int n, const std::string& path = "
   return clients;
 }
 
-// Two connections on different workers (PROCESS: dispatch spreads them;
-// BASE: the kernel does, so allow a long run on one worker).
-struct Pair {
-  int a = -1, b = -1;
-};
-Pair on_two_workers(const WsdServer& server, Clients& clients, std::vector<Whoami>& who) {
-  Pair p;
-  for (int i = 0; i < 24 && p.b < 0; ++i) {
-    clients.push_back(std::make_unique<WsClient>());
-    REQUIRE(clients.back()->open(server.port(), "/"));
-    who.push_back(whoami(*clients.back()));
-    REQUIRE(who.back().id != 0);
-    for (size_t j = 0; j + 1 < who.size(); ++j) {
-      if (who[j].worker != who.back().worker) {
-        p.a = static_cast<int>(j);
-        p.b = static_cast<int>(who.size() - 1);
-        break;
-      }
-    }
-  }
-  return p;
-}
-
 }  // namespace
 
 TEST_CASE("topics: a publish reaches each subscriber once, across workers and reactors, and no one else") {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -57,6 +58,29 @@ inline Whoami whoami(WsClient& c) {
 }
 
 // Lines of the events file starting with `prefix` (e.g. "close 123 ").
+// Two connections on different workers (PROCESS: dispatch spreads them;
+// BASE: the kernel does, so allow a long run on one worker).
+struct Pair {
+  int a = -1, b = -1;
+};
+inline Pair on_two_workers(const WsdServer& server, std::vector<std::unique_ptr<WsClient>>& clients, std::vector<Whoami>& who) {
+  Pair p;
+  for (int i = 0; i < 24 && p.b < 0; ++i) {
+    clients.push_back(std::make_unique<WsClient>());
+    REQUIRE(clients.back()->open(server.port(), "/"));
+    who.push_back(whoami(*clients.back()));
+    REQUIRE(who.back().id != 0);
+    for (size_t j = 0; j + 1 < who.size(); ++j) {
+      if (who[j].worker != who.back().worker) {
+        p.a = static_cast<int>(j);
+        p.b = static_cast<int>(who.size() - 1);
+        break;
+      }
+    }
+  }
+  return p;
+}
+
 inline std::vector<std::string> event_lines(const WsdServer& server, const std::string& prefix) {
   std::vector<std::string> out;
   for (const std::string& l : server.events()) {
