@@ -29,11 +29,9 @@ Reactor::Reactor(int index, const Settings& settings, SessionTable& sessions, Ro
       read_buffer_(kReadBufferSize) {
   base_ = event_base_new();
   init_loop();
-  // The channel's bound: one message of package_max_length plus its framing.
-  size_t max_message = settings.package_max_length + 64 * 1024;
   workers_.resize(worker_fds.size());
   for (size_t w = 0; w < worker_fds.size(); ++w) {
-    workers_[w].channel = std::make_unique<ipc::Channel>(worker_fds[w], max_message);
+    workers_[w].channel = worker_channel(worker_fds[w]);
     workers_[w].ev = event_new(base_, worker_fds[w], EV_READ | EV_PERSIST, &Reactor::on_channel_event, this);
     event_add(workers_[w].ev, nullptr);
   }
@@ -45,6 +43,13 @@ Reactor::Reactor(int index, const Settings& settings, SessionTable& sessions, Ro
       base_(base), owns_base_(false), local_(local), local_worker_(local_worker),
       read_buffer_(kReadBufferSize) {
   init_loop();
+}
+
+// The channel's bound: one message of package_max_length plus its framing.
+// Large payloads go through a shared ring (one copy instead of two through
+// the kernel).
+std::unique_ptr<ipc::Channel> Reactor::worker_channel(int fd) const {
+  return std::make_unique<ipc::Channel>(fd, settings_.package_max_length + 64 * 1024, ipc::kLargePayloadRing);
 }
 
 // The wake-up event (hand-overs and stop requests), the once-a-second tick
@@ -134,7 +139,7 @@ void Reactor::install_channel(int w, int fd) {
   stats_->lost_events.add(lost);
   if (lost > 0) spdlog::warn("[reactor {}] worker {} died with {} event(s) unfinished", index_, w, lost);
   event_free(link.ev);
-  link.channel = std::make_unique<ipc::Channel>(fd, settings_.package_max_length + 64 * 1024);
+  link.channel = worker_channel(fd);
   link.channel->prepend_pending(unsent);
   link.inflight = unsent_count;
   link.alive = true;
@@ -150,7 +155,7 @@ void Reactor::start_retirement(int w, int fd) {
   link.retiring = std::move(link.channel);
   link.retiring_ev = link.ev;
   link.retiring_write_closed = false;
-  link.channel = std::make_unique<ipc::Channel>(fd, settings_.package_max_length + 64 * 1024);
+  link.channel = worker_channel(fd);
   link.ev = event_new(base_, fd, EV_READ | EV_PERSIST, &Reactor::on_channel_event, this);
   event_add(link.ev, nullptr);
   link.want_write = false;

@@ -125,6 +125,7 @@ class Reactor : private core::MessageSink {
     struct event* retiring_ev = nullptr;
     bool retiring_write_closed = false;
   };
+  std::unique_ptr<ipc::Channel> worker_channel(int fd) const;
 
   void init_loop();
   void run();

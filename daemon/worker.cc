@@ -29,7 +29,7 @@ Worker::Worker(const config::Config& config, const WorkerLaunch& launch)
   links_.resize(launch.channel_fds.size());
   for (size_t r = 0; r < launch.channel_fds.size(); ++r) {
     int fd = launch.channel_fds[r];
-    links_[r].channel = std::make_unique<ipc::Channel>(fd, max_message);
+    links_[r].channel = std::make_unique<ipc::Channel>(fd, max_message, ipc::kLargePayloadRing);
     links_[r].ev = event_new(base_, fd, EV_READ | EV_PERSIST, &Worker::on_channel_event, this);
     event_add(links_[r].ev, nullptr);
   }

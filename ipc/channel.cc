@@ -1,6 +1,7 @@
 #include "ipc/channel.h"
 
 #include <cerrno>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -16,22 +17,32 @@ constexpr size_t kDirectWriteAt = 16 * 1024;
 // Above this, written-out bytes at the front of out_ are dropped in one go
 // rather than after every flush (erase from the front is a memmove).
 constexpr size_t kCompactOutputAt = 256 * 1024;
-}  // namespace
 
-Channel::Channel(int fd, size_t max_message) : fd_(fd), max_message_(max_message), in_(kInitialInput) {}
-
-Channel::~Channel() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-void Channel::append(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags,
-                     std::string_view payload, std::string_view payload2) {
+MessageHeader header_for(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, size_t payload_size) {
   MessageHeader h;
-  h.size = static_cast<uint32_t>(kHeaderSize + payload.size() + payload2.size());
+  h.size = static_cast<uint32_t>(kHeaderSize + payload_size);
   h.type = type;
   h.flags = flags;
   h.aux = aux;
   h.conn = conn;
+  return h;
+}
+}  // namespace
+
+Channel::Channel(int fd, size_t max_message, size_t ring_capacity)
+    : fd_(fd), max_message_(max_message), in_(kInitialInput), ring_capacity_(ring_capacity) {}
+
+Channel::~Channel() {
+  if (fd_ >= 0) ::close(fd_);
+  for (int f : received_fds_) ::close(f);
+}
+
+void Channel::append(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags,
+                     std::string_view payload, std::string_view payload2) {
+  if (payload.size() + payload2.size() >= kSharedRingAt &&
+      append_in_ring(type, conn, aux, flags, payload, payload2))
+    return;
+  MessageHeader h = header_for(type, conn, aux, flags, payload.size() + payload2.size());
   size_t written = 0;
   if (h.size >= kDirectWriteAt && pending() == 0 && !broken_) {
     iovec iov[3] = {{&h, kHeaderSize},
@@ -49,15 +60,81 @@ void Channel::append(MessageType type, uint64_t conn, uint16_t aux, uint8_t flag
     out_.clear();
     out_head_ = boundary_ = 0;
   }
+  queue(type, conn, aux, flags, payload, payload2);
+  out_head_ += written;
+}
+
+void Channel::queue(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, std::string_view payload,
+                    std::string_view payload2) {
+  MessageHeader h = header_for(type, conn, aux, flags, payload.size() + payload2.size());
   out_.append(reinterpret_cast<const char*>(&h), kHeaderSize);
   out_.append(payload.data(), payload.size());
   out_.append(payload2.data(), payload2.size());
-  out_head_ += written;
+}
+
+// The payload into the shared ring, a reference into the queue. False (the
+// caller sends it inline) without a ring, when it is too large to share the
+// ring with others, or when the ring has no room now.
+bool Channel::append_in_ring(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags,
+                             std::string_view payload, std::string_view payload2) {
+  const size_t size = payload.size() + payload2.size();
+  if (ring_capacity_ == 0 || broken_ || size > ring_capacity_ / 4 || size > max_message_) return false;
+  if (!out_ring_) {
+    out_ring_ = SharedRing::create(ring_capacity_);
+    if (!out_ring_) {
+      ring_capacity_ = 0;  // no memfd here: the socket carries everything
+      return false;
+    }
+    // The peer maps the ring when this message arrives; flush() sends it
+    // with the memfd attached.
+    ring_attach_at_ = out_.size();
+    queue(MessageType::RingAttach, 0, 0, 0, {}, {});
+  }
+  RingRef ref{};
+  char* dst = out_ring_->reserve(size, ref.pos);
+  if (!dst) return false;
+  std::memcpy(dst, payload.data(), payload.size());
+  if (!payload2.empty()) std::memcpy(dst + payload.size(), payload2.data(), payload2.size());
+  ref.size = size;
+  queue(static_cast<MessageType>(static_cast<uint8_t>(type) | kInSharedRing), conn, aux, flags,
+        std::string_view(reinterpret_cast<const char*>(&ref), sizeof ref), {});
+  return true;
+}
+
+// Writes from the RingAttach message on, with the ring's memfd riding on its
+// first byte.
+ssize_t Channel::send_ring_fd(size_t end) {
+  iovec iov{out_.data() + out_head_, end - out_head_};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = control;
+  m.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  int fd = out_ring_->fd();
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n = ::sendmsg(fd_, &m, MSG_NOSIGNAL);
+  if (n > 0) {
+    ring_attach_at_ = kNoAttach;
+    out_ring_->close_fd();  // the peer has its own descriptor now
+  }
+  return n;
 }
 
 Channel::IoResult Channel::flush() {
   while (out_head_ < out_.size()) {
-    ssize_t n = ::write(fd_, out_.data() + out_head_, out_.size() - out_head_);
+    ssize_t n;
+    if (ring_attach_at_ == out_head_) {
+      n = send_ring_fd(out_.size());
+    } else {
+      // Up to a RingAttach not yet sent: its fd must go with its first byte.
+      size_t end = ring_attach_at_ != kNoAttach ? ring_attach_at_ : out_.size();
+      n = ::write(fd_, out_.data() + out_head_, end - out_head_);
+    }
     if (n > 0) {
       out_head_ += static_cast<size_t>(n);
       continue;
@@ -68,6 +145,7 @@ Channel::IoResult Channel::flush() {
       if (boundary_ >= kCompactOutputAt) {
         out_.erase(0, boundary_);
         out_head_ -= boundary_;
+        if (ring_attach_at_ != kNoAttach) ring_attach_at_ -= boundary_;
         boundary_ = 0;
       }
       return IoResult::WouldBlock;
@@ -101,24 +179,91 @@ std::string Channel::take_unsent(size_t& dropped) {
     MessageHeader h;
     std::memcpy(&h, out_.data() + from, kHeaderSize);
     from += h.size;
-    dropped = 1;
+    dropped = h.type == MessageType::RingAttach ? 0 : 1;
   }
-  std::string rest = from < out_.size() ? out_.substr(from) : std::string();
+  std::string rest;
+  while (from + kHeaderSize <= out_.size()) {
+    MessageHeader h;
+    std::memcpy(&h, out_.data() + from, kHeaderSize);
+    std::string_view payload(out_.data() + from + kHeaderSize, h.size - kHeaderSize);
+    from += h.size;
+    if (h.type == MessageType::RingAttach) continue;  // the successor sends its own
+    if (static_cast<uint8_t>(h.type) & kInSharedRing) {
+      RingRef ref;
+      std::memcpy(&ref, payload.data(), sizeof ref);
+      payload = std::string_view(out_ring_->region(ref.pos, ref.size), ref.size);
+      h.type = static_cast<MessageType>(static_cast<uint8_t>(h.type) & ~kInSharedRing);
+      h.size = static_cast<uint32_t>(kHeaderSize + ref.size);
+    }
+    rest.append(reinterpret_cast<const char*>(&h), kHeaderSize);
+    rest.append(payload);
+  }
   out_.clear();
   out_head_ = 0;
   boundary_ = 0;
+  ring_attach_at_ = kNoAttach;
   return rest;
 }
 
 void Channel::prepend_pending(std::string_view bytes) {
   out_.insert(out_head_, bytes.data(), bytes.size());
+  if (ring_attach_at_ != kNoAttach && ring_attach_at_ >= out_head_) ring_attach_at_ += bytes.size();
+}
+
+// The peer's RingAttach: the first descriptor that came with the stream.
+bool Channel::attach_in_ring() {
+  if (received_fds_.empty()) return false;
+  int fd = received_fds_.front();
+  received_fds_.pop_front();
+  in_ring_ = SharedRing::attach(fd);
+  return in_ring_ != nullptr;
+}
+
+bool Channel::resolve_ring(MessageHeader& h, std::string_view& payload, uint64_t& end) const {
+  RingRef ref;
+  if (!in_ring_ || payload.size() != sizeof ref) return false;
+  std::memcpy(&ref, payload.data(), sizeof ref);
+  if (ref.size > max_message_) return false;
+  const char* p = in_ring_->region(ref.pos, ref.size);
+  if (!p) return false;
+  h.type = static_cast<MessageType>(static_cast<uint8_t>(h.type) & ~kInSharedRing);
+  h.size = static_cast<uint32_t>(kHeaderSize + ref.size);
+  payload = std::string_view(p, ref.size);
+  end = ref.pos + ref.size;
+  return true;
+}
+
+void Channel::keep_received_fds(const msghdr& m) {
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&m), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      // More than a peer could have meant to send: not ours to keep.
+      if (received_fds_.size() >= 4) {
+        ::close(fd);
+        continue;
+      }
+      received_fds_.push_back(fd);
+    }
+  }
 }
 
 Channel::IoResult Channel::fill() {
   if (broken_) return IoResult::Error;
   if (in_tail_ == in_.size()) return IoResult::Ok;  // full: parse first
   for (;;) {
-    ssize_t n = ::read(fd_, in_.data() + in_tail_, in_.size() - in_tail_);
+    // recvmsg rather than read: a RingAttach brings a descriptor along.
+    iovec iov{in_.data() + in_tail_, in_.size() - in_tail_};
+    alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd_, &m, MSG_CMSG_CLOEXEC);
+    if (n > 0 && m.msg_controllen > 0) keep_received_fds(m);
     if (n > 0) {
       in_tail_ += static_cast<size_t>(n);
       return in_tail_ == in_.size() ? IoResult::Ok : IoResult::WouldBlock;

@@ -4,24 +4,46 @@
 // read_messages() drains the socket and hands over every complete message.
 // The channel does no event-loop work: its owner decides when to flush and
 // watches the fd.
+//
+// Large payloads can bypass the socket: with a shared ring enabled, a payload
+// of kSharedRingAt bytes or more is copied once into a ring of shared memory
+// (ipc/shared_ring.h) and only a 16-byte reference crosses the socket. The
+// ring is created at first use and its memfd sent to the peer on the socket
+// itself (SCM_RIGHTS), so whoever creates the socketpair needs to know
+// nothing about it. When the ring is full, payloads take the socket as before.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <sys/socket.h>
+#include <sys/types.h>
+
 #include "ipc/message.h"
+#include "ipc/shared_ring.h"
 
 namespace wsd::ipc {
+
+// The ring the reactor <-> worker channels use, each direction its own:
+// holds 32 messages of 64 KiB in flight; the largest payload it takes is a
+// quarter of it (larger ones would keep it full for the others).
+constexpr size_t kLargePayloadRing = 2 * 1024 * 1024;
+// Below this a payload is cheaper batched into the socket with its neighbours.
+constexpr size_t kSharedRingAt = 4 * 1024;
 
 class Channel {
  public:
   // Takes ownership of `fd` (closed by the destructor). `max_message` bounds
   // one message's size: a peer announcing more is a broken peer.
-  Channel(int fd, size_t max_message);
+  // `ring_capacity` (a power of two, 0 = none) enables the shared ring for
+  // what this end sends; any channel reads what a peer sends through one.
+  Channel(int fd, size_t max_message, size_t ring_capacity = 0);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
@@ -48,6 +70,7 @@ class Channel {
   // Moves the queued messages that have not started to leave out (for a
   // successor channel when a worker is replaced): a message the old peer got
   // part of is dropped whole, never cut. Returns how many it dropped (0 or 1).
+  // Payloads in the shared ring come back inline: the successor has its own.
   std::string take_unsent(size_t& dropped);
   void prepend_pending(std::string_view bytes);
 
@@ -55,6 +78,16 @@ class Channel {
   IoResult fill();   // one read into in_
   void compact();
   void advance_boundary();
+  void queue(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, std::string_view payload,
+             std::string_view payload2);
+  bool append_in_ring(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, std::string_view payload,
+                      std::string_view payload2);
+  ssize_t send_ring_fd(size_t end);
+  void keep_received_fds(const msghdr& m);
+  bool attach_in_ring();
+  // A ring reference -> the header and payload the owner sees; `end` is what
+  // to release once the owner is done with it.
+  bool resolve_ring(MessageHeader& h, std::string_view& payload, uint64_t& end) const;
 
   int fd_;
   size_t max_message_;
@@ -65,6 +98,14 @@ class Channel {
   size_t in_head_ = 0;
   size_t in_tail_ = 0;
   bool broken_ = false;
+  // The shared ring this end writes (created at first use) and the one the
+  // peer writes (attached when its RingAttach message arrives).
+  size_t ring_capacity_;
+  std::unique_ptr<SharedRing> out_ring_;
+  size_t ring_attach_at_ = kNoAttach;   // offset in out_ of a RingAttach whose fd has not gone
+  static constexpr size_t kNoAttach = ~size_t{0};
+  std::unique_ptr<SharedRing> in_ring_;
+  std::deque<int> received_fds_;        // SCM_RIGHTS fds not yet claimed by a RingAttach
 };
 
 template <typename F>
@@ -83,9 +124,20 @@ Channel::IoResult Channel::read_messages(F&& on_message) {
         if (in_.size() < h.size) in_.resize(h.size + (in_.size() / 2));
         break;
       }
-      const char* payload = in_.data() + in_head_ + kHeaderSize;
+      std::string_view payload(in_.data() + in_head_ + kHeaderSize, h.size - kHeaderSize);
       in_head_ += h.size;
-      on_message(h, std::string_view(payload, h.size - kHeaderSize));
+      if (h.type == MessageType::RingAttach) {
+        if (!attach_in_ring()) return broken_ = true, IoResult::Error;
+        continue;
+      }
+      if (static_cast<uint8_t>(h.type) & kInSharedRing) {
+        uint64_t end = 0;
+        if (!resolve_ring(h, payload, end)) return broken_ = true, IoResult::Error;
+        on_message(h, payload);
+        in_ring_->release(end);
+        continue;
+      }
+      on_message(h, payload);
     }
     compact();
     if (r != IoResult::Ok) return r;

@@ -29,6 +29,18 @@ enum class MessageType : uint8_t {
   ClusterSend = 40,      // to reactor 0: conn: the target node; payload: an encoded cluster/wire message
   // worker -> master (main thread)
   Hello = 64,            // payload: one capability byte per plugin
+  // channel-internal, never handed to the channel's owner
+  RingAttach = 80,       // sent with SCM_RIGHTS: the sender's shared ring (ipc/shared_ring.h)
+};
+
+// On the type byte: the payload is not in the message but in the sender's
+// shared ring; the message carries a RingRef. The reading channel resolves it
+// before its owner sees the message, so owners never see this bit.
+constexpr uint8_t kInSharedRing = 0x80;
+
+struct RingRef {
+  uint64_t pos;    // the region's position in the ring
+  uint64_t size;   // payload bytes
 };
 
 struct MessageHeader {
