@@ -12,4 +12,8 @@ namespace wsd::core {
 // for the next chunk of the same frame.
 void apply_mask(uint8_t* data, size_t len, const uint8_t key[4], uint64_t offset = 0);
 
+// The same, reading `len` bytes at `src` and writing the result to `dst` (the
+// ranges must not overlap): unmasking and copying in one pass over the bytes.
+void apply_mask_copy(uint8_t* dst, const uint8_t* src, size_t len, const uint8_t key[4], uint64_t offset = 0);
+
 }  // namespace wsd::core

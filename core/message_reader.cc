@@ -162,11 +162,19 @@ bool MessageReader::check_length(MessageSink& sink) {
 size_t MessageReader::read_payload(uint8_t* data, size_t len, MessageSink& sink) {
   const uint32_t left = payload_len_ - payload_done_;
   const size_t take = len < left ? len : static_cast<size_t>(left);
-  if (masked()) apply_mask(data, take, header_ + header_len_ - 4, payload_done_);
+  const uint8_t* key = header_ + header_len_ - 4;
   if (payload_done_ == 0 && take == payload_len_ && can_deliver_in_place()) {
+    uint8_t* dest = masked() && !is_control_opcode(opcode()) ? sink.message_destination(take) : nullptr;
+    if (dest) {
+      apply_mask_copy(dest, data, take, key);
+      data = dest;
+    } else if (masked()) {
+      apply_mask(data, take, key);
+    }
     deliver_in_place(data, take, sink);
     return take;
   }
+  if (masked()) apply_mask(data, take, key, payload_done_);
   if (!consume_piece(data, take, sink)) return take;
   payload_done_ += static_cast<uint32_t>(take);
   if (payload_done_ == payload_len_) end_frame(sink);

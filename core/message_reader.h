@@ -52,6 +52,11 @@ class MessageSink {
   // does not lie whole in one feed. An owner of many readers lends pooled
   // buffers and takes them back with MessageReader::take_buffer().
   virtual std::unique_ptr<Buffer> lend_buffer() { return std::make_unique<Buffer>(); }
+  // A whole data message of `len` bytes, one masked uncompressed frame, is
+  // about to be unmasked: memory to unmask it into, when its bytes are headed
+  // there anyway (one pass over them instead of two), or nullptr to unmask
+  // in place. The next call on_message or on_error tells what became of it.
+  virtual uint8_t* message_destination(size_t /*len*/) { return nullptr; }
 };
 
 class MessageReader {

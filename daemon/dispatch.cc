@@ -69,8 +69,14 @@ void Reactor::dispatch(int w, Connection& c, ipc::MessageType type, uint16_t aux
     local_->deliver(type, c.id, aux, flags, payload, payload2);
     return;
   }
+  workers_[w].channel->append(type, c.id, aux, flags, payload, payload2);
+  dispatched(w, c);
+}
+
+// Bookkeeping for an event queued towards worker w: flushed after the
+// iteration, counted in flight, and backpressure once the queue is long.
+void Reactor::dispatched(int w, Connection& c) {
   WorkerLink& link = workers_[w];
-  link.channel->append(type, c.id, aux, flags, payload, payload2);
   link.inflight++;
   link.dirty = true;
   if (!link.congested && link.channel->pending() > kCongestedAt) link.congested = true;

@@ -156,6 +156,7 @@ class Reactor : private core::MessageSink {
   void feed(Connection& c, uint8_t* data, size_t len);
   void queue_output(Connection& c, std::string_view a, std::string_view b = {});
   void append_out(Connection& c, std::string_view bytes);
+  size_t write_through(Connection& c, std::string_view a, std::string_view b);
   void write_now(Connection& c);
   void finish(Connection& c);               // close after what is queued has left
   bool linger(Connection& c);
@@ -187,6 +188,7 @@ class Reactor : private core::MessageSink {
 
   // WebSocket phase (websocket_phase.cc): MessageSink, commands from workers
   void on_message(core::Opcode op, const uint8_t* data, size_t len, bool compressed) override;
+  uint8_t* message_destination(size_t len) override;
   void on_ping(const uint8_t* data, size_t len) override;
   void on_pong(const uint8_t* data, size_t len) override;
   void on_close(uint16_t code, std::string_view reason) override;
@@ -217,6 +219,7 @@ class Reactor : private core::MessageSink {
   int home_worker(uint64_t id, const sockaddr_in6& peer) const;
   void dispatch(int w, Connection& c, ipc::MessageType type, uint16_t aux, uint8_t flags,
                 std::string_view payload, std::string_view payload2 = {});
+  void dispatched(int w, Connection& c);
   void flush_channel(int w);
   void resume_paused(int w);
 
@@ -295,6 +298,13 @@ class Reactor : private core::MessageSink {
   std::vector<Connection*> doomed_;
   std::vector<uint64_t> replays_;          // connections with stashed bytes (replay_later)
   Connection* current_ = nullptr;          // whose bytes the MessageReader is reading
+  // A message being unmasked straight into a worker channel's shared ring
+  // (message_destination), until on_message sends it or drops it.
+  struct ReservedPayload {
+    static constexpr uint64_t kNotInRing = ~uint64_t{0};
+    int worker = -1;              // the worker picked for it (-1: none yet)
+    uint64_t pos = kNotInRing;    // its place in that worker channel's ring
+  } reserved_;
   uint32_t round_robin_ = 0;
   uint64_t refused_ = 0;                   // connections over max_connection (for the log line)
   uint64_t shed_ = 0;                      // BASE: connections closed at accept, out of descriptors

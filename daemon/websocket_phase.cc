@@ -2,6 +2,8 @@
 // frames we send, the close handshake, and the commands workers send.
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 #include "core/close_code.h"
 #include "core/frame.h"
 #include "daemon/reactor.h"
@@ -15,7 +17,23 @@ uint16_t opcode_and_flags(uint8_t opcode, uint8_t flags) {
 }
 }  // namespace
 
+// PROCESS mode: a large message is unmasked straight into the shared ring
+// of the channel to the worker that will get it (ipc/channel.h), saving a
+// pass over its bytes. The worker is chosen here, once.
+uint8_t* Reactor::message_destination(size_t len) {
+  if (local_ || len < ipc::kSharedRingAt) return nullptr;
+  Connection& c = *current_;
+  if (c.doomed || c.phase != Phase::WebSocket) return nullptr;
+  // Kept even when the ring has no room (the message then goes through the
+  // socket): dispatch_mode 1 and 3 must not pick twice for one message.
+  reserved_.worker = pick_worker(c, true);
+  char* p = workers_[reserved_.worker].channel->reserve_payload(len, reserved_.pos);
+  if (!p) reserved_.pos = ReservedPayload::kNotInRing;
+  return reinterpret_cast<uint8_t*>(p);
+}
+
 void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool compressed) {
+  const ReservedPayload reserved = std::exchange(reserved_, {});
   Connection& c = *current_;
   if (c.doomed) return;  // BASE mode: a plugin closed it while its bytes were being read
   if (c.phase != Phase::WebSocket) return;  // data after our close frame is dropped (RFC 6455 §5.5.1)
@@ -35,9 +53,16 @@ void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool 
   }
   stats_->messages_in.add();
   uint8_t flags = WSD_FLAG_FIN | (compressed ? WSD_FLAG_COMPRESS : 0);
-  int w = pick_worker(c, true);
-  dispatch(w, c, ipc::MessageType::Message, opcode_and_flags(static_cast<uint8_t>(op), flags),
-           static_cast<uint8_t>(c.plugin), std::string_view(reinterpret_cast<const char*>(data), len));
+  const uint16_t aux = opcode_and_flags(static_cast<uint8_t>(op), flags);
+  if (reserved.pos != ReservedPayload::kNotInRing) {
+    workers_[reserved.worker].channel->append_reserved(ipc::MessageType::Message, c.id, aux,
+                                                       static_cast<uint8_t>(c.plugin), reserved.pos, len);
+    dispatched(reserved.worker, c);
+    return;
+  }
+  int w = reserved.worker >= 0 ? reserved.worker : pick_worker(c, true);
+  dispatch(w, c, ipc::MessageType::Message, aux, static_cast<uint8_t>(c.plugin),
+           std::string_view(reinterpret_cast<const char*>(data), len));
 }
 
 void Reactor::on_ping(const uint8_t* data, size_t len) {
@@ -90,6 +115,7 @@ void Reactor::on_close(uint16_t code, std::string_view reason) {
 }
 
 void Reactor::on_error(uint16_t code, std::string_view why) {
+  reserved_ = {};  // a message unmasked into a ring and then refused (bad UTF-8) stays a gap there
   Connection& c = *current_;
   if (c.doomed) return;  // BASE mode: a plugin closed it while its bytes were being read
   spdlog::debug("[reactor {}] conn {}: protocol error {}: {}", index_, c.id, code, why);

@@ -40,7 +40,8 @@ Channel::~Channel() {
 void Channel::append(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags,
                      std::string_view payload, std::string_view payload2) {
   if (payload.size() + payload2.size() >= kSharedRingAt &&
-      append_in_ring(type, conn, aux, flags, payload, payload2))
+      (lend_back(type, conn, aux, flags, payload, payload2) ||
+       append_in_ring(type, conn, aux, flags, payload, payload2)))
     return;
   MessageHeader h = header_for(type, conn, aux, flags, payload.size() + payload2.size());
   size_t written = 0;
@@ -73,31 +74,57 @@ void Channel::queue(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags
 }
 
 // The payload into the shared ring, a reference into the queue. False (the
-// caller sends it inline) without a ring, when it is too large to share the
-// ring with others, or when the ring has no room now.
+// caller sends it inline) when reserve_payload finds no room.
 bool Channel::append_in_ring(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags,
                              std::string_view payload, std::string_view payload2) {
   const size_t size = payload.size() + payload2.size();
-  if (ring_capacity_ == 0 || broken_ || size > ring_capacity_ / 4 || size > max_message_) return false;
+  uint64_t pos = 0;
+  char* dst = reserve_payload(size, pos);
+  if (!dst) return false;
+  std::memcpy(dst, payload.data(), payload.size());
+  if (!payload2.empty()) std::memcpy(dst + payload.size(), payload2.data(), payload2.size());
+  append_reserved(type, conn, aux, flags, pos, size);
+  return true;
+}
+
+char* Channel::reserve_payload(size_t size, uint64_t& pos) {
+  if (ring_capacity_ == 0 || broken_ || size < kSharedRingAt || size > ring_capacity_ / 4 || size > max_message_)
+    return nullptr;
   if (!out_ring_) {
     out_ring_ = SharedRing::create(ring_capacity_);
     if (!out_ring_) {
       ring_capacity_ = 0;  // no memfd here: the socket carries everything
-      return false;
+      return nullptr;
     }
     // The peer maps the ring when this message arrives; flush() sends it
     // with the memfd attached.
     ring_attach_at_ = out_.size();
     queue(MessageType::RingAttach, 0, 0, 0, {}, {});
   }
-  RingRef ref{};
-  char* dst = out_ring_->reserve(size, ref.pos);
-  if (!dst) return false;
-  std::memcpy(dst, payload.data(), payload.size());
-  if (!payload2.empty()) std::memcpy(dst + payload.size(), payload2.data(), payload2.size());
-  ref.size = size;
+  return out_ring_->reserve(size, pos);
+}
+
+void Channel::append_reserved(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, uint64_t pos,
+                              size_t size) {
+  queue_ref(type, conn, aux, flags, RingRef{pos, static_cast<uint32_t>(size), 0});
+}
+
+void Channel::queue_ref(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, const RingRef& ref) {
   queue(static_cast<MessageType>(static_cast<uint8_t>(type) | kInSharedRing), conn, aux, flags,
         std::string_view(reinterpret_cast<const char*>(&ref), sizeof ref), {});
+}
+
+// A payload that lies in the peer's ring, inside the message being read (a
+// plugin sending back what it got): the peer gets the region's place in its
+// own ring instead of a copy, and the region is held until it returns it.
+bool Channel::lend_back(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, std::string_view payload,
+                        std::string_view payload2) {
+  if (!reading_.data || !payload2.empty() || broken_) return false;
+  if (payload.data() < reading_.data || payload.data() + payload.size() > reading_.data + reading_.size)
+    return false;
+  const uint64_t pos = reading_.pos + static_cast<uint64_t>(payload.data() - reading_.data);
+  in_ring_->lend(pos);
+  queue_ref(type, conn, aux, flags, RingRef{pos, static_cast<uint32_t>(payload.size()), 1});
   return true;
 }
 
@@ -191,7 +218,10 @@ std::string Channel::take_unsent(size_t& dropped) {
     if (static_cast<uint8_t>(h.type) & kInSharedRing) {
       RingRef ref;
       std::memcpy(&ref, payload.data(), sizeof ref);
-      payload = std::string_view(out_ring_->region(ref.pos, ref.size), ref.size);
+      // Our own ring, or the peer's region lent back (held until returned,
+      // which the peer now never will: the ring goes with this channel).
+      const SharedRing& ring = ref.lent ? *in_ring_ : *out_ring_;
+      payload = std::string_view(ring.region(ref.pos, ref.size), ref.size);
       h.type = static_cast<MessageType>(static_cast<uint8_t>(h.type) & ~kInSharedRing);
       h.size = static_cast<uint32_t>(kHeaderSize + ref.size);
     }
@@ -219,18 +249,30 @@ bool Channel::attach_in_ring() {
   return in_ring_ != nullptr;
 }
 
-bool Channel::resolve_ring(MessageHeader& h, std::string_view& payload, uint64_t& end) const {
-  RingRef ref;
-  if (!in_ring_ || payload.size() != sizeof ref) return false;
+bool Channel::resolve_ring(MessageHeader& h, std::string_view& payload, RingRef& ref) const {
+  if (payload.size() != sizeof ref) return false;
   std::memcpy(&ref, payload.data(), sizeof ref);
-  if (ref.size > max_message_) return false;
-  const char* p = in_ring_->region(ref.pos, ref.size);
+  const SharedRing* ring = ref.lent ? out_ring_.get() : in_ring_.get();
+  if (!ring || ref.lent > 1 || ref.size > max_message_) return false;
+  const char* p = ring->region(ref.pos, ref.size);
   if (!p) return false;
   h.type = static_cast<MessageType>(static_cast<uint8_t>(h.type) & ~kInSharedRing);
   h.size = static_cast<uint32_t>(kHeaderSize + ref.size);
   payload = std::string_view(p, ref.size);
-  end = ref.pos + ref.size;
   return true;
+}
+
+void Channel::begin_ring_message(const RingRef& ref, std::string_view payload) {
+  if (!ref.lent) reading_ = {payload.data(), payload.size(), ref.pos};
+}
+
+void Channel::end_ring_message(const RingRef& ref) {
+  if (ref.lent) {
+    out_ring_->return_loan();
+  } else {
+    reading_ = {};
+    in_ring_->release(ref.pos + ref.size);
+  }
 }
 
 void Channel::keep_received_fds(const msghdr& m) {

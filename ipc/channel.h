@@ -54,6 +54,14 @@ class Channel {
   void append(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags,
               std::string_view payload, std::string_view payload2 = {});
 
+  // For a payload that is still to be written: `size` bytes of the shared
+  // ring to write it into, or nullptr (too small or large for the ring, no
+  // ring, no room: append() it instead). The message that carries it must
+  // be append_reserved() before anything else is appended; one never sent
+  // (the payload turned out to be invalid) only leaves a gap in the ring.
+  char* reserve_payload(size_t size, uint64_t& pos);
+  void append_reserved(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, uint64_t pos, size_t size);
+
   enum class IoResult { Ok, WouldBlock, Closed, Error };
 
   // Writes queued bytes until done or the socket is full. Ok = all written.
@@ -85,9 +93,15 @@ class Channel {
   ssize_t send_ring_fd(size_t end);
   void keep_received_fds(const msghdr& m);
   bool attach_in_ring();
-  // A ring reference -> the header and payload the owner sees; `end` is what
-  // to release once the owner is done with it.
-  bool resolve_ring(MessageHeader& h, std::string_view& payload, uint64_t& end) const;
+  // A ring reference -> the header and payload the owner sees. Around the
+  // owner's callback: what may be lent back while it runs, and afterwards
+  // the release of the region (or the return of a loan).
+  bool resolve_ring(MessageHeader& h, std::string_view& payload, RingRef& ref) const;
+  void begin_ring_message(const RingRef& ref, std::string_view payload);
+  void end_ring_message(const RingRef& ref);
+  void queue_ref(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, const RingRef& ref);
+  bool lend_back(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, std::string_view payload,
+                 std::string_view payload2);
 
   int fd_;
   size_t max_message_;
@@ -106,6 +120,11 @@ class Channel {
   static constexpr size_t kNoAttach = ~size_t{0};
   std::unique_ptr<SharedRing> in_ring_;
   std::deque<int> received_fds_;        // SCM_RIGHTS fds not yet claimed by a RingAttach
+  struct Reading {
+    const char* data = nullptr;
+    size_t size = 0;
+    uint64_t pos = 0;
+  } reading_;                           // the peer's region its owner is reading now (lend_back)
 };
 
 template <typename F>
@@ -131,10 +150,11 @@ Channel::IoResult Channel::read_messages(F&& on_message) {
         continue;
       }
       if (static_cast<uint8_t>(h.type) & kInSharedRing) {
-        uint64_t end = 0;
-        if (!resolve_ring(h, payload, end)) return broken_ = true, IoResult::Error;
+        RingRef ref{};
+        if (!resolve_ring(h, payload, ref)) return broken_ = true, IoResult::Error;
+        begin_ring_message(ref, payload);
         on_message(h, payload);
-        in_ring_->release(end);
+        end_ring_message(ref);
         continue;
       }
       on_message(h, payload);

@@ -33,15 +33,17 @@ enum class MessageType : uint8_t {
   RingAttach = 80,       // sent with SCM_RIGHTS: the sender's shared ring (ipc/shared_ring.h)
 };
 
-// On the type byte: the payload is not in the message but in the sender's
-// shared ring; the message carries a RingRef. The reading channel resolves it
-// before its owner sees the message, so owners never see this bit.
+// On the type byte: the payload is not in the message but in a shared ring;
+// the message carries a RingRef. The reading channel resolves it before its
+// owner sees the message, so owners never see this bit.
 constexpr uint8_t kInSharedRing = 0x80;
 
 struct RingRef {
   uint64_t pos;    // the region's position in the ring
-  uint64_t size;   // payload bytes
+  uint32_t size;   // payload bytes
+  uint32_t lent;   // 0: the sender's ring; 1: the receiver's own, lent back (ipc/shared_ring.h)
 };
+static_assert(sizeof(RingRef) == 16);
 
 struct MessageHeader {
   uint32_t size;      // header + payload, bytes

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <new>
 
 namespace wsd::ipc {
@@ -48,6 +49,9 @@ std::unique_ptr<SharedRing> SharedRing::create(size_t capacity) {
   control->magic = kMagic;
   control->capacity = capacity;
   control->consumed.store(0, std::memory_order_relaxed);
+  control->loans_made.store(0, std::memory_order_relaxed);
+  control->hold.store(kNoHold, std::memory_order_relaxed);
+  control->loans_returned.store(0, std::memory_order_relaxed);
   return std::unique_ptr<SharedRing>(new SharedRing(fd, map, capacity));
 }
 
@@ -73,14 +77,50 @@ std::unique_ptr<SharedRing> SharedRing::attach(int fd) {
 
 char* SharedRing::reserve(size_t n, uint64_t& pos) {
   if (n == 0 || n > capacity_) return nullptr;
+  uint64_t consumed = std::max(free_from(), floor_);
   uint64_t p = head_;
   const size_t offset = p & (capacity_ - 1);
-  if (offset + n > capacity_) p += capacity_ - offset;  // skip the tail end, start at the front
-  const uint64_t consumed = control_->consumed.load(std::memory_order_acquire);
+  const bool empty = consumed == head_;
+  // Back to the front when the region would cross the end, and whenever the
+  // ring is empty: its first bytes are the ones still in the caches.
+  if (offset != 0 && (empty || offset + n > capacity_)) {
+    p += capacity_ - offset;
+    if (empty) consumed = floor_ = p;  // nothing unread in the bytes skipped
+  }
   if (p + n - consumed > capacity_) return nullptr;
   head_ = p + n;
   pos = p;
   return data_ + (p & (capacity_ - 1));
+}
+
+// Where the bytes the writer may overwrite begin: what the reader consumed,
+// unless a loan is out, then no further than the reader's oldest.
+uint64_t SharedRing::free_from() const {
+  const uint64_t consumed = control_->consumed.load(std::memory_order_acquire);
+  if (control_->loans_made.load(std::memory_order_relaxed) == returned_) return consumed;
+  // A stale hold is older than the truth (safe); a loan made after this
+  // `consumed` lies above it (covered).
+  return std::min(consumed, control_->hold.load(std::memory_order_relaxed));
+}
+
+void SharedRing::release(uint64_t end) {
+  const uint64_t returned = control_->loans_returned.load(std::memory_order_acquire);
+  while (!loans_.empty() && loans_seen_returned_ < returned) {
+    loans_.pop_front();
+    ++loans_seen_returned_;
+  }
+  control_->hold.store(loans_.empty() ? kNoHold : loans_.front(), std::memory_order_relaxed);
+  control_->consumed.store(end, std::memory_order_release);
+}
+
+void SharedRing::lend(uint64_t pos) {
+  if (loans_.empty()) control_->hold.store(pos, std::memory_order_relaxed);
+  loans_.push_back(pos);
+  control_->loans_made.store(++loans_made_, std::memory_order_relaxed);
+}
+
+void SharedRing::return_loan() {
+  control_->loans_returned.store(++returned_, std::memory_order_release);
 }
 
 const char* SharedRing::region(uint64_t pos, size_t n) const {

@@ -110,9 +110,11 @@ TEST_CASE("buffer_output_close: pushes beyond the output bound close the slow co
   uint64_t sid = whoami(slow).id;
   REQUIRE(sid != 0);
   // `slow` never reads. The pushes come in one burst, so that they reach the
-  // reactor before the worker sees the buffer fill.
+  // reactor before the worker sees the buffer fill; 7.5 MB, more than the
+  // kernel's socket buffers take (a large frame goes to the socket at once
+  // while nothing waits before it: only what the kernel refuses is queued).
   std::string burst;
-  constexpr int kPushes = 40;
+  constexpr int kPushes = 250;
   for (int i = 0; i < kPushes; ++i) burst += WsClient::frame_bytes(1, "pushbin " + std::to_string(sid) + " 30000");
   REQUIRE(pusher.send_raw(burst));
   int refused = 0;

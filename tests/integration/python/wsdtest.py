@@ -116,7 +116,7 @@ class Server:
         return f"ws://127.0.0.1:{self.port}{path}"
 
     def log(self):
-        with open(self.log_path) as f:
+        with open(self.log_path, errors="replace") as f:  # plugins may log binary payloads
             return f.read()
 
     def events(self):

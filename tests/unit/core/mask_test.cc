@@ -81,3 +81,21 @@ TEST_CASE("apply_mask: chunks with a running offset equal one call, and it is an
   apply_mask(whole.data(), whole.size(), kKey);
   CHECK(whole == original);
 }
+
+TEST_CASE("apply_mask_copy: equals apply_mask on a copy, leaves the source alone") {
+  for (size_t len : {size_t{0}, size_t{1}, size_t{7}, size_t{31}, size_t{33}, size_t{4096}, size_t{65536 + 3}}) {
+    for (uint64_t offset = 0; offset < 4; ++offset) {
+      CAPTURE(len);
+      CAPTURE(offset);
+      const std::vector<uint8_t> src = random_bytes(len + 1, static_cast<uint32_t>(len + offset));
+      std::vector<uint8_t> expected(src.begin() + 1, src.end());
+      apply_mask(expected.data(), len, kKey, offset);
+      std::vector<uint8_t> dst(len + 2, 0xEE);
+      wsd::core::apply_mask_copy(dst.data() + 1, src.data() + 1, len, kKey, offset);  // odd alignment
+      CHECK(std::vector<uint8_t>(dst.begin() + 1, dst.end() - 1) == expected);
+      CHECK(dst.front() == 0xEE);
+      CHECK(dst.back() == 0xEE);
+      CHECK(src == random_bytes(len + 1, static_cast<uint32_t>(len + offset)));
+    }
+  }
+}

@@ -488,3 +488,46 @@ TEST_CASE("MessageReader: stays small") {
   MESSAGE("sizeof(MessageReader) = " << sizeof(MessageReader));
   CHECK(sizeof(MessageReader) <= 56);  // it lives in every connection record
 }
+
+// A sink that asks for whole masked messages to be unmasked into memory of
+// its own, as the reactor does with a worker channel's shared ring.
+struct DestinationSink : Recorder {
+  std::vector<uint8_t> dest = std::vector<uint8_t>(1024);
+  std::vector<size_t> asked;
+  uint8_t* message_destination(size_t len) override {
+    asked.push_back(len);
+    return len <= dest.size() ? dest.data() : nullptr;
+  }
+};
+
+TEST_CASE("MessageReader: a whole masked message is unmasked into the sink's destination") {
+  DestinationSink sink;
+  MessageReader reader(kServer);
+  std::string all = m(kFin | kBin, "to the ring") + m(kFin | kText, "h\xC3\xA9llo") + m(kFin | kPing, "p") +
+                    m(kFin | kText, "bad \xC3\x28");
+  std::string copy = all;
+  reader.feed(reinterpret_cast<uint8_t*>(all.data()), all.size(), sink);
+  CHECK(sink.events == Events{"binary:to the ring", "text:h\xC3\xA9llo", "ping:p", "error:1007"});
+  REQUIRE(sink.message_data.size() == 2);
+  CHECK(sink.message_data[0] == sink.dest.data());   // delivered from the destination
+  CHECK(sink.message_data[1] == sink.dest.data());
+  CHECK(sink.asked == std::vector<size_t>{11, 6, 6});  // never for a control frame
+  // The data frames' bytes were read, not unmasked in place (the ping's were).
+  const size_t first_two = m(kFin | kBin, "to the ring").size() + m(kFin | kText, "h\xC3\xA9llo").size();
+  CHECK(all.substr(0, first_two) == copy.substr(0, first_two));
+}
+
+TEST_CASE("MessageReader: no destination for fragments, split frames or a refusing sink") {
+  DestinationSink sink;
+  MessageReader reader(kServer);
+  std::string frags = m(kText, "frag") + m(kFin | kCont, "ment");
+  reader.feed(reinterpret_cast<uint8_t*>(frags.data()), frags.size(), sink);
+  std::string split = m(kFin | kBin, "split across feeds");
+  reader.feed(reinterpret_cast<uint8_t*>(split.data()), 10, sink);
+  reader.feed(reinterpret_cast<uint8_t*>(split.data()) + 10, split.size() - 10, sink);
+  CHECK(sink.asked.empty());
+  std::string big = m(kFin | kBin, std::string(2000, 'x'));  // larger than the sink's memory
+  reader.feed(reinterpret_cast<uint8_t*>(big.data()), big.size(), sink);
+  CHECK(sink.asked == std::vector<size_t>{2000});
+  CHECK(sink.events == Events{"text:fragment", "binary:split across feeds", "binary:" + std::string(2000, 'x')});
+}

@@ -203,6 +203,54 @@ TEST_CASE("unsent messages move to a successor with their ring payloads inline")
   for (size_t i = 0; i < 4; ++i) CHECK(got[i].conn == i + 1);
 }
 
+TEST_CASE("echo from inside the callback lends the region back") {
+  Pair p;
+  Channel reactor(p.a, kMax, wsd::ipc::kLargePayloadRing);
+  Channel worker(p.b, kMax, wsd::ipc::kLargePayloadRing);
+  auto echo_all = [&] {
+    for (int i = 0; i < 100; ++i) {
+      Channel::IoResult r = worker.read_messages([&](const MessageHeader& h, std::string_view payload) {
+        worker.append(MessageType::Push, h.conn, h.aux, 0, payload);
+      });
+      worker.flush();
+      if (r != Channel::IoResult::Ok) break;
+    }
+  };
+  SUBCASE("one at a time, many times round the ring") {
+    for (unsigned i = 0; i < 200; ++i) {
+      std::string m = pattern(48 * 1024 + i * 8, i);
+      reactor.append(MessageType::Message, i, 0, 0, m);
+      reactor.flush();
+      echo_all();
+      CHECK(queued_in_socket(p.a) < 128);   // a reference came back, not 48 KiB
+      std::vector<Received> got = read_all(reactor, 1);
+      REQUIRE(got.size() == 1);
+      CHECK(got[0].type == MessageType::Push);
+      CHECK(got[0].conn == i);
+      CHECK(got[0].payload == m);
+    }
+  }
+  SUBCASE("the echoes wait while the reactor keeps sending: held regions are not overwritten") {
+    std::vector<std::string> sent;
+    for (unsigned i = 0; i < 60; ++i) {   // 3.75 MiB through a 2 MiB ring
+      sent.push_back(pattern(64 * 1024, i));
+      reactor.append(MessageType::Message, i, 0, 0, sent.back());
+      reactor.flush();
+      echo_all();
+    }
+    std::vector<Received> got = read_all(reactor, sent.size());
+    REQUIRE(got.size() == sent.size());
+    for (size_t i = 0; i < sent.size(); ++i) {
+      CHECK(got[i].conn == i);
+      CHECK(got[i].payload == sent[i]);
+    }
+    // Every loan returned: the ring is used again from the front.
+    reactor.append(MessageType::Message, 99, 0, 0, pattern(64 * 1024, 99));
+    reactor.flush();
+    CHECK(queued_in_socket(p.b) < 128);
+  }
+}
+
 namespace {
 void write_raw(int fd, MessageType type, std::string_view payload) {
   MessageHeader h{};
@@ -215,7 +263,7 @@ void write_raw(int fd, MessageType type, std::string_view payload) {
 }  // namespace
 
 TEST_CASE("a broken peer: ring references without a ring, attach without a descriptor") {
-  wsd::ipc::RingRef ref{0, 100};
+  wsd::ipc::RingRef ref{0, 100, 0};
   std::string_view ref_bytes(reinterpret_cast<const char*>(&ref), sizeof ref);
   auto in_ring = static_cast<MessageType>(static_cast<uint8_t>(MessageType::Message) | wsd::ipc::kInSharedRing);
   SUBCASE("reference before any attach") {
@@ -243,7 +291,7 @@ TEST_CASE("a broken peer: ring references without a ring, attach without a descr
     writer.append(MessageType::Message, 1, 0, 0, pattern(8 * 1024, 1));  // sets up the ring
     writer.flush();
     REQUIRE(read_all(reader, 1).size() == 1);
-    wsd::ipc::RingRef bad{wsd::ipc::kLargePayloadRing - 10, 100};  // crosses the end
+    wsd::ipc::RingRef bad{wsd::ipc::kLargePayloadRing - 10, 100, 0};  // crosses the end
     std::string_view bad_bytes(reinterpret_cast<const char*>(&bad), sizeof bad);
     bool short_ref = false;
     SUBCASE("crosses the end") {}
@@ -262,8 +310,15 @@ TEST_CASE("SharedRing refuses what would overwrite unread bytes") {
   REQUIRE(ring->reserve(40 * 1024, a) != nullptr);
   CHECK(ring->reserve(40 * 1024, b) == nullptr);   // only 24 KiB left
   ring->release(a + 40 * 1024);
-  REQUIRE(ring->reserve(40 * 1024, b) != nullptr);  // skips the 24 KiB tail, starts at the front
+  REQUIRE(ring->reserve(40 * 1024, b) != nullptr);  // empty: starts at the front again
   CHECK(b == 64 * 1024);
-  CHECK(ring->reserve(30 * 1024, c) == nullptr);
+  CHECK(ring->reserve(30 * 1024, c) == nullptr);    // 24 KiB free
+  REQUIRE(ring->reserve(20 * 1024, c) != nullptr);
+  CHECK(c == b + 40 * 1024);
+  ring->release(b + 40 * 1024);                     // 20 KiB unread at 40..60 KiB
+  uint64_t d = 0;
+  REQUIRE(ring->reserve(30 * 1024, d) != nullptr);  // would cross the end: from the front
+  CHECK(d == 2 * 64 * 1024);
+  CHECK(ring->reserve(20 * 1024, c) == nullptr);    // 10 KiB left before the unread bytes
   CHECK(wsd::ipc::SharedRing::create(1000) == nullptr);  // not a power of two
 }
