@@ -151,9 +151,22 @@ int Master::run() {
   uint64_t wanted_fds = static_cast<uint64_t>(config_.max_connection) + kFdReserve;
   uint64_t fds = raise_fd_limit(wanted_fds);
   if (fds != 0 && fds < wanted_fds) {
-    spdlog::warn("max_connection is {} but the open-file limit is {}: about {} connections fit, beyond that "
-                 "new connections are closed at once (raise LimitNOFILE or ulimit -n to {})",
-                 config_.max_connection, fds, fds > kFdReserve ? fds - kFdReserve : 0, wanted_fds);
+    uint64_t fit = fds > kFdReserve ? fds - kFdReserve : 0;
+    if (config_.mode == config::Mode::Base && config_.worker_num > 1) {
+      // The limit is per process, and each BASE worker holds its own
+      // clients: the server as a whole fits worker_num times as many, as far
+      // as SO_REUSEPORT's hash spreads them evenly (it ignores how full a
+      // worker is).
+      spdlog::warn("max_connection is {} but the open-file limit is {}: about {} connections fit per worker, "
+                   "{} over the {} workers if evenly spread; beyond that a worker closes new connections at once "
+                   "(raise LimitNOFILE or ulimit -n to {})",
+                   config_.max_connection, fds, fit, fit * static_cast<uint64_t>(config_.worker_num),
+                   config_.worker_num, wanted_fds);
+    } else {
+      spdlog::warn("max_connection is {} but the open-file limit is {}: about {} connections fit, beyond that "
+                   "new connections are closed at once (raise LimitNOFILE or ulimit -n to {})",
+                   config_.max_connection, fds, fit, wanted_fds);
+    }
   }
   if (!bind_listeners()) return 1;
   base_ = event_base_new();

@@ -102,6 +102,7 @@ bool connect_all(Runner& r, const char* mode, const char* what, uint64_t extra) 
               static_cast<unsigned long long>(opened), what,
               static_cast<unsigned long long>(r.total_connections() - extra), r.connect_seconds(),
               static_cast<unsigned long long>(t.failed));
+  std::fflush(stdout);   // bench/idle-split.sh watches for this line
   if (t.opened > 0) return true;
   std::printf("  no connection opened: is the server listening at %s?\n",
               target_url(*r.context().options).c_str());
