@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Issue 6's comparison, in one go: wsd PROCESS (worker_num 2, reactor_num 1),
-wsd BASE and the Node.js `ws` package, measured with wsd-loadgen one server at
+wsd BASE (worker_num 1 unless --base-workers) and the Node.js `ws` package, measured with wsd-loadgen one server at
 a time, in interleaved rounds (A B C A B C), with medians and min-max, checked
 against the issue's targets. Prints Markdown tables ready for
 docs/performance.md.
@@ -95,6 +95,9 @@ def parse_args():
     p.add_argument("--warmup", type=float, default=1, help="warm-up seconds per run (default 1)")
     p.add_argument("--only", default="a,b,c,d,e", help="configurations, e.g. a,b (default all)")
     p.add_argument("--servers", default="process,base,node", help="servers, in round order (default process,base,node)")
+    p.add_argument("--base-workers", type=int, default=1,
+                   help="BASE mode's worker_num (default 1: one process, as Node; with the generator on the "
+                        "same 2 cores a second BASE worker only competes with it, see docs/performance.md)")
     p.add_argument("--wsd", default=os.path.join(REPO, "build/daemon/wsd"), help="the wsd binary")
     p.add_argument("--plugins", default=os.path.join(REPO, "build/plugins"), help="folder with echo.so and broadcast.so")
     p.add_argument("--loadgen", default=os.path.join(REPO, "build/bench/loadgen/wsd-loadgen"), help="the wsd-loadgen binary")
@@ -177,7 +180,10 @@ def start_server(args, name, kind, workdir, label, node_js):
     mode = "process" if name == "process" else "base"
     # A BASE worker reaches only its own connections, so the broadcast example
     # needs a single worker there to reach every subscriber.
-    workers = 1 if (name == "base" and kind == "broadcast") else 2
+    if name == "base":
+        workers = 1 if kind == "broadcast" else args.base_workers
+    else:
+        workers = 2
     return servers.start_wsd(args.wsd, args.plugins, mode, workers, 1, kind, workdir, label)
 
 
@@ -281,6 +287,7 @@ def markdown(args, cfgs, summary, targets, env, failed):
     out.append(f"Run {env['date']} on {env['machine']}; load average {env['load_before']} before, "
                f"{env['load_after']} after; {args.rounds} interleaved rounds of {args.warmup:g} s warm-up + "
                f"{args.duration:g} s; wsd {env['wsd_commit']}, Node {env['node']} with ws {env['ws']}; "
+               f"wsd PROCESS worker_num 2 reactor_num 1, BASE worker_num {args.base_workers}; "
                f"wsd-loadgen --threads {args.threads}. Cells: median (min–max).")
     out.append("")
     if failed:
