@@ -319,7 +319,8 @@ void Reactor::on_writable(Connection& c) {
 constexpr size_t kWriteThroughAt = 8 * 1024;
 
 void Reactor::queue_output(Connection& c, std::string_view a, std::string_view b) {
-  if (b.size() >= kWriteThroughAt && c.pending_output() == 0 && !c.tls()) {
+  // Not for a connection being destroyed: its queued bytes are never written.
+  if (b.size() >= kWriteThroughAt && c.pending_output() == 0 && !c.tls() && !c.doomed) {
     size_t n = write_through(c, a, b);
     if (n == a.size() + b.size()) return;
     // The rest waits its turn like any other output.

@@ -189,6 +189,9 @@ class Reactor : private core::MessageSink {
   // WebSocket phase (websocket_phase.cc): MessageSink, commands from workers
   void on_message(core::Opcode op, const uint8_t* data, size_t len, bool compressed) override;
   uint8_t* message_destination(size_t len) override;
+  bool accept_message(Connection& c);
+  struct ReservedPayload;
+  void drop_reservation(const ReservedPayload& r);
   void on_ping(const uint8_t* data, size_t len) override;
   void on_pong(const uint8_t* data, size_t len) override;
   void on_close(uint16_t code, std::string_view reason) override;
@@ -304,6 +307,7 @@ class Reactor : private core::MessageSink {
     static constexpr uint64_t kNotInRing = ~uint64_t{0};
     int worker = -1;              // the worker picked for it (-1: none yet)
     uint64_t pos = kNotInRing;    // its place in that worker channel's ring
+    size_t size = 0;
   } reserved_;
   uint32_t round_robin_ = 0;
   uint64_t refused_ = 0;                   // connections over max_connection (for the log line)

@@ -27,16 +27,16 @@ uint8_t* Reactor::message_destination(size_t len) {
   // Kept even when the ring has no room (the message then goes through the
   // socket): dispatch_mode 1 and 3 must not pick twice for one message.
   reserved_.worker = pick_worker(c, true);
+  reserved_.size = len;
   char* p = workers_[reserved_.worker].channel->reserve_payload(len, reserved_.pos);
   if (!p) reserved_.pos = ReservedPayload::kNotInRing;
   return reinterpret_cast<uint8_t*>(p);
 }
 
-void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool compressed) {
-  const ReservedPayload reserved = std::exchange(reserved_, {});
-  Connection& c = *current_;
-  if (c.doomed) return;  // BASE mode: a plugin closed it while its bytes were being read
-  if (c.phase != Phase::WebSocket) return;  // data after our close frame is dropped (RFC 6455 §5.5.1)
+// Whether a message from `c` goes to a worker at all.
+bool Reactor::accept_message(Connection& c) {
+  if (c.doomed) return false;  // BASE mode: a plugin closed it while its bytes were being read
+  if (c.phase != Phase::WebSocket) return false;  // data after our close frame is dropped (RFC 6455 §5.5.1)
   if (settings_.max_message_rate > 0) {
     // Messages in the current one-second window.
     ConnectionExtra& x = c.ext();
@@ -48,8 +48,25 @@ void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool 
     if (++x.rate_count > settings_.max_message_rate) {
       spdlog::debug("[reactor {}] conn {}: message rate exceeded", index_, c.id);
       send_close(c, WSD_CLOSE_POLICY_ERROR, "message rate exceeded");
-      return;
+      return false;
     }
+  }
+  return true;
+}
+
+// A region reserved in a ring for a message that is not sent after all goes
+// back: left as a gap it would be freed only by a later message through the
+// same ring, and enough of them would fill it for good.
+void Reactor::drop_reservation(const ReservedPayload& r) {
+  if (r.pos != ReservedPayload::kNotInRing) workers_[r.worker].channel->cancel_reserved(r.pos, r.size);
+}
+
+void Reactor::on_message(core::Opcode op, const uint8_t* data, size_t len, bool compressed) {
+  const ReservedPayload reserved = std::exchange(reserved_, {});
+  Connection& c = *current_;
+  if (!accept_message(c)) {
+    drop_reservation(reserved);
+    return;
   }
   stats_->messages_in.add();
   uint8_t flags = WSD_FLAG_FIN | (compressed ? WSD_FLAG_COMPRESS : 0);
@@ -115,7 +132,7 @@ void Reactor::on_close(uint16_t code, std::string_view reason) {
 }
 
 void Reactor::on_error(uint16_t code, std::string_view why) {
-  reserved_ = {};  // a message unmasked into a ring and then refused (bad UTF-8) stays a gap there
+  drop_reservation(std::exchange(reserved_, {}));  // unmasked into a ring, then refused (bad UTF-8)
   Connection& c = *current_;
   if (c.doomed) return;  // BASE mode: a plugin closed it while its bytes were being read
   spdlog::debug("[reactor {}] conn {}: protocol error {}: {}", index_, c.id, code, why);

@@ -123,7 +123,9 @@ bool Channel::lend_back(MessageType type, uint64_t conn, uint16_t aux, uint8_t f
   if (payload.data() < reading_.data || payload.data() + payload.size() > reading_.data + reading_.size)
     return false;
   const uint64_t pos = reading_.pos + static_cast<uint64_t>(payload.data() - reading_.data);
-  in_ring_->lend(pos);
+  // The hold covers the whole region, whatever slice of it goes back: a later
+  // slice lent first must not leave an earlier one unprotected.
+  in_ring_->lend(reading_.pos);
   queue_ref(type, conn, aux, flags, RingRef{pos, static_cast<uint32_t>(payload.size()), 1});
   return true;
 }

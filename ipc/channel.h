@@ -61,6 +61,8 @@ class Channel {
   // (the payload turned out to be invalid) only leaves a gap in the ring.
   char* reserve_payload(size_t size, uint64_t& pos);
   void append_reserved(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, uint64_t pos, size_t size);
+  // The last reservation, not to be sent after all: its bytes are free again.
+  void cancel_reserved(uint64_t pos, size_t size) { out_ring_->unreserve(pos, size); }
 
   enum class IoResult { Ok, WouldBlock, Closed, Error };
 

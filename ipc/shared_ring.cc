@@ -109,14 +109,23 @@ void SharedRing::release(uint64_t end) {
     loans_.pop_front();
     ++loans_seen_returned_;
   }
-  control_->hold.store(loans_.empty() ? kNoHold : loans_.front(), std::memory_order_relaxed);
+  control_->hold.store(oldest_loan(), std::memory_order_relaxed);
   control_->consumed.store(end, std::memory_order_release);
 }
 
 void SharedRing::lend(uint64_t pos) {
-  if (loans_.empty()) control_->hold.store(pos, std::memory_order_relaxed);
   loans_.push_back(pos);
+  control_->hold.store(oldest_loan(), std::memory_order_relaxed);
   control_->loans_made.store(++loans_made_, std::memory_order_relaxed);
+}
+
+// The lowest start among the loans not seen returned: loans are returned in
+// the order they were made, but their starts need not rise (slices of one
+// region lent back in any order).
+uint64_t SharedRing::oldest_loan() const {
+  uint64_t lowest = kNoHold;
+  for (uint64_t start : loans_) lowest = std::min(lowest, start);
+  return lowest;
 }
 
 void SharedRing::return_loan() {

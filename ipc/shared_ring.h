@@ -48,6 +48,11 @@ class SharedRing {
   // out in order; one that would cross the end starts again at the front,
   // and so does one that finds the ring empty.
   char* reserve(size_t n, uint64_t& pos);
+  // Writer: takes back the last region handed out (nothing else since), its
+  // payload not sent after all.
+  void unreserve(uint64_t pos, size_t n) {
+    if (pos + n == head_) head_ = pos;
+  }
 
   // The region at `pos`, or nullptr when it lies outside the ring (a broken
   // peer). The reader release()s up to its end once the bytes are used; the
@@ -55,8 +60,8 @@ class SharedRing {
   const char* region(uint64_t pos, size_t n) const;
   void release(uint64_t end);
 
-  // Reader: the region at `pos` (of the message being read, not yet
-  // released) is lent to the writer, which will return_loan() it.
+  // Reader: the region starting at `pos` (within the message being read, not
+  // yet released) is lent to the writer, which will return_loan() it.
   void lend(uint64_t pos);
   // Writer: done with the oldest loan.
   void return_loan();
@@ -81,6 +86,7 @@ class SharedRing {
 
   SharedRing(int fd, void* map, size_t capacity);
   uint64_t free_from() const;
+  uint64_t oldest_loan() const;
 
   int fd_;
   void* map_;
@@ -90,7 +96,7 @@ class SharedRing {
   uint64_t head_ = 0;   // writer only: where the next region may start
   uint64_t floor_ = 0;  // writer only: everything below is free (the reader may not have said so yet)
   uint64_t returned_ = 0;           // writer only: loans returned
-  std::deque<uint64_t> loans_;      // reader only: starts of loans not seen returned, oldest first
+  std::deque<uint64_t> loans_;      // reader only: starts of loans not seen returned, in lending order
   uint64_t loans_made_ = 0;         // reader only
   uint64_t loans_seen_returned_ = 0;  // reader only
 };

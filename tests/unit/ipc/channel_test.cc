@@ -251,6 +251,69 @@ TEST_CASE("echo from inside the callback lends the region back") {
   }
 }
 
+TEST_CASE("slices of one message lent back in any order stay intact while the writer goes on") {
+  Pair p;
+  Channel reactor(p.a, kMax, wsd::ipc::kLargePayloadRing);
+  Channel worker(p.b, kMax, wsd::ipc::kLargePayloadRing);
+  // A first message, still unread when the second is written, puts the
+  // second at an odd place in the ring (an empty ring starts at its front).
+  reactor.append(MessageType::Message, 0, 0, 0, pattern(100 * 1024 + 12, 0));
+  const std::string m = pattern(64 * 1024, 7);
+  reactor.append(MessageType::Message, 1, 0, 0, m);
+  reactor.flush();
+  // The worker sends back the tail of the second first, then the whole of
+  // it (a plugin that strips a header for one client and forwards
+  // everything to another).
+  size_t read = 0;
+  for (int i = 0; i < 100 && read < 2; ++i) {
+    worker.read_messages([&](const MessageHeader& h, std::string_view payload) {
+      ++read;
+      if (h.conn != 1) return;
+      worker.append(MessageType::Push, 2, 0, 0, payload.substr(8 * 1024));
+      worker.append(MessageType::Push, 3, 0, 0, payload);
+    });
+  }
+  worker.flush();
+  CHECK(queued_in_socket(p.a) < 128);   // both went back as loans
+  // Before reading them, the reactor writes 2.9 MB more, through its ring
+  // where it may (odd sizes, so that regions end anywhere), else the socket;
+  // the worker reads and releases everything.
+  for (unsigned i = 0; i < 60; ++i) {
+    reactor.append(MessageType::Message, 100 + i, 0, 0, pattern(20 * 1024 + 997 * i, 100 + i));
+    reactor.flush();
+    for (int k = 0; k < 100; ++k) {
+      Channel::IoResult r = worker.read_messages([&](const MessageHeader&, std::string_view) {});
+      if (r != Channel::IoResult::Ok) break;
+    }
+  }
+  std::vector<Received> got = read_all(reactor, 2);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].conn == 2);
+  CHECK(got[0].payload == m.substr(8 * 1024));
+  CHECK(got[1].conn == 3);
+  CHECK(got[1].payload == m);
+}
+
+TEST_CASE("a reservation given back leaves no gap in the ring") {
+  Pair p;
+  Channel reactor(p.a, kMax, wsd::ipc::kLargePayloadRing);
+  Channel worker(p.b, kMax);
+  // Far more than the ring, reserved and never sent (refused messages).
+  for (int i = 0; i < 40; ++i) {
+    uint64_t pos = 0;
+    REQUIRE(reactor.reserve_payload(500 * 1024, pos) != nullptr);
+    reactor.cancel_reserved(pos, 500 * 1024);
+  }
+  // The ring still carries the next large message.
+  const std::string m = pattern(64 * 1024, 3);
+  reactor.append(MessageType::Message, 1, 0, 0, m);
+  reactor.flush();
+  CHECK(queued_in_socket(p.b) < 128);
+  std::vector<Received> got = read_all(worker, 1);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].payload == m);
+}
+
 namespace {
 void write_raw(int fd, MessageType type, std::string_view payload) {
   MessageHeader h{};
@@ -301,6 +364,26 @@ TEST_CASE("a broken peer: ring references without a ring, attach without a descr
     CHECK(read_all(reader, 1, &r).empty());
     CHECK(r == Channel::IoResult::Error);
   }
+}
+
+TEST_CASE("SharedRing: a loan holds its bytes whatever order slices are lent in") {
+  auto ring = wsd::ipc::SharedRing::create(64 * 1024);
+  REQUIRE(ring);
+  uint64_t r0 = 0, r1 = 0, x = 0;
+  REQUIRE(ring->reserve(10 * 1024, r0) != nullptr);
+  REQUIRE(ring->reserve(16 * 1024, r1) != nullptr);   // [10K, 26K)
+  ring->release(r0 + 10 * 1024);
+  // Reading r1: a slice from 8 KiB on goes back first, then all of it.
+  ring->lend(r1 + 8 * 1024);
+  ring->lend(r1);
+  ring->release(r1 + 16 * 1024);
+  REQUIRE(ring->reserve(38 * 1024, x) != nullptr);    // [26K, 64K)
+  // The front, [64K, 80K), would overwrite r1's first bytes: refused.
+  CHECK(ring->reserve(16 * 1024, x) == nullptr);
+  ring->return_loan();
+  ring->return_loan();
+  ring->release(r1 + 16 * 1024);                      // the reader sees them back
+  CHECK(ring->reserve(16 * 1024, x) != nullptr);
 }
 
 TEST_CASE("SharedRing refuses what would overwrite unread bytes") {
