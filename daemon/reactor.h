@@ -190,8 +190,6 @@ class Reactor : private core::MessageSink {
   void on_message(core::Opcode op, const uint8_t* data, size_t len, bool compressed) override;
   uint8_t* message_destination(size_t len) override;
   bool accept_message(Connection& c);
-  struct ReservedPayload;
-  void drop_reservation(const ReservedPayload& r);
   void on_ping(const uint8_t* data, size_t len) override;
   void on_pong(const uint8_t* data, size_t len) override;
   void on_close(uint16_t code, std::string_view reason) override;
@@ -309,6 +307,7 @@ class Reactor : private core::MessageSink {
     uint64_t pos = kNotInRing;    // its place in that worker channel's ring
     size_t size = 0;
   } reserved_;
+  void drop_reservation(const ReservedPayload& r);
   uint32_t round_robin_ = 0;
   uint64_t refused_ = 0;                   // connections over max_connection (for the log line)
   uint64_t shed_ = 0;                      // BASE: connections closed at accept, out of descriptors
