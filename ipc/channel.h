@@ -57,8 +57,8 @@ class Channel {
   // For a payload that is still to be written: `size` bytes of the shared
   // ring to write it into, or nullptr (too small or large for the ring, no
   // ring, no room: append() it instead). The message that carries it must
-  // be append_reserved() before anything else is appended; one never sent
-  // (the payload turned out to be invalid) only leaves a gap in the ring.
+  // be append_reserved() before anything else is appended, or the
+  // reservation cancel_reserved() (the payload turned out to be invalid).
   char* reserve_payload(size_t size, uint64_t& pos);
   void append_reserved(MessageType type, uint64_t conn, uint16_t aux, uint8_t flags, uint64_t pos, size_t size);
   // The last reservation, not to be sent after all: its bytes are free again.
