@@ -217,7 +217,7 @@ void Reactor::refuse_connection(int fd) {
   }
 }
 
-void Reactor::on_readable(Connection& c) {
+void Reactor::on_readable(Connection& c, bool to_eof) {
   if (c.phase == Phase::ProxyHeader) {
     read_proxy_header(c);
     if (c.doomed || c.phase == Phase::ProxyHeader) return;
@@ -235,7 +235,7 @@ void Reactor::on_readable(Connection& c) {
           c.ping_sent = false;
         }
         feed(c, read_buffer_.data(), n);
-        if (n < read_buffer_.size() && !(c.tls() && c.tls()->pending())) return;
+        if (n < read_buffer_.size() && !to_eof && !(c.tls() && c.tls()->pending())) return;
         continue;
       case IoStatus::WouldBlock:
         if (c.io_wants_write) update_events(c);
@@ -248,6 +248,19 @@ void Reactor::on_readable(Connection& c) {
           c.read_paused = true;
           update_events(c);
           return;
+        }
+        // The FIN can come in the same pass as the bytes before it (edge-
+        // triggered, we read on to it), so our answer to them may still be
+        // queued: an HTTP client that half-closed reads it, then the
+        // connection ends; a WebSocket peer gets it if the socket takes it.
+        if (c.pending_output() > 0) {
+          if (c.phase == Phase::Http) {
+            c.peer_half_closed = true;
+            finish(c);
+            return;
+          }
+          write_now(c);
+          if (c.doomed) return;
         }
         [[fallthrough]];
       case IoStatus::Error:
@@ -262,8 +275,9 @@ void Reactor::on_readable(Connection& c) {
         return;
     }
   }
-  // Out of budget with bytes still inside TLS: the fd will not wake us for them.
-  if (i == kReadsPerWakeup && !c.doomed && c.tls() && c.tls()->pending()) read_again(c);
+  // Out of budget with bytes perhaps still in the socket or inside TLS: the
+  // fd (edge-triggered) will not wake us for them.
+  if (i == kReadsPerWakeup && !c.doomed && !c.read_paused) read_again(c);
 }
 
 void Reactor::feed(Connection& c, uint8_t* data, size_t len) {
@@ -302,12 +316,12 @@ void Reactor::feed(Connection& c, uint8_t* data, size_t len) {
 
 void Reactor::on_writable(Connection& c) {
   if (c.phase == Phase::TlsHandshake) {
-    if (drive_tls_handshake(c)) on_readable(c);  // the request may already be inside TLS
+    if (drive_tls_handshake(c)) on_readable(c, true);  // the request may already be inside TLS
     return;
   }
   if (c.io_wants_write) {
     c.io_wants_write = false;
-    on_readable(c);
+    on_readable(c, true);
     if (c.doomed) return;
   }
   write_now(c);

@@ -148,10 +148,12 @@ class Reactor : private core::MessageSink {
   void poll_clients();
   void update_events(Connection& c);        // (re)registers for what c waits for
   void unwatch(Connection& c);
-  void read_again(Connection& c);           // bytes wait inside TLS: read on the next pass
+  void read_again(Connection& c);           // bytes left unread (budget, TLS): read on the next pass
 
   // connection I/O (connection_io.cc)
-  void on_readable(Connection& c);
+  // to_eof: read until the socket is empty rather than stop at a short
+  // read (the peer's FIN may be waiting behind the data).
+  void on_readable(Connection& c, bool to_eof = false);
   void on_writable(Connection& c);
   void feed(Connection& c, uint8_t* data, size_t len);
   void queue_output(Connection& c, std::string_view a, std::string_view b = {});

@@ -92,8 +92,11 @@ void Reactor::read_proxy_header(Connection& c) {
   switch (probe.state()) {
     case core::ProxyHeaderParser::State::Incomplete: {
       // Not all of it has arrived: consume what was parsed, wait for more.
+      // A full peek may have left bytes in the socket, which (edge-
+      // triggered) will not be reported again.
       [[maybe_unused]] ssize_t taken = ::recv(c.fd, buf, used, 0);
       *c.extra->proxy = probe;
+      if (static_cast<size_t>(got) == sizeof buf) read_again(c);
       return;
     }
     case core::ProxyHeaderParser::State::Error:

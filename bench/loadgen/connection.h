@@ -68,7 +68,6 @@ class Connection final : public Pollable, private core::MessageSink {
   void read_frames();
   void feed(uint8_t* data, size_t len);
   void queue_control(core::Opcode op, const uint8_t* data, size_t len);
-  void set_want_write(bool want);
   void kill(ErrorKind why);
 
   void on_message(core::Opcode opcode, const uint8_t* data, size_t len, bool compressed) override;
@@ -85,7 +84,6 @@ class Connection final : public Pollable, private core::MessageSink {
   int fd_ = -1;
   State state_ = State::Unused;
   Role role_ = Role::Client;
-  bool want_write_ = false;         // EPOLLOUT is in the epoll interest set
   char accept_[kAcceptKeySize];     // expected Sec-WebSocket-Accept
 };
 

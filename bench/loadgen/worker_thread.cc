@@ -33,6 +33,7 @@ WorkerThread::WorkerThread(RunContext& run, uint32_t index, uint32_t first, uint
   poll_add(wakefd_, EPOLLIN, this);
   dirty_.reserve(count);
   dead_.reserve(count);
+  read_again_.reserve(count);
 }
 
 WorkerThread::~WorkerThread() {
@@ -105,6 +106,7 @@ void WorkerThread::run_loop() {
     const int n = epoll_wait(epfd_, events, kMaxEvents, wait_ms());
     now_ = now_ns();
     for (int i = 0; i < n; ++i) static_cast<Pollable*>(events[i].data.ptr)->on_events(events[i].events);
+    read_pending();
     mode().on_iteration(*this);
     flush_dirty();
     reap_dead();
@@ -173,9 +175,19 @@ void WorkerThread::open_due() {
 }
 
 int WorkerThread::wait_ms() {
+  if (!read_again_.empty()) return 0;
   if (phase_ == Phase::Connect && started_ < count_) return 1;  // pacing
   const int mode_limit = mode().wait_limit_ms(*this);
   return mode_limit >= 0 ? std::min(mode_limit, kIdleWaitMs) : kIdleWaitMs;
+}
+
+void WorkerThread::read_pending() {
+  if (read_again_.empty()) return;
+  reading_.swap(read_again_);   // a connection may ask again while served
+  for (Connection* c : reading_) {
+    if (c->state() == Connection::State::Open || c->state() == Connection::State::Closing) c->on_events(EPOLLIN);
+  }
+  reading_.clear();
 }
 
 void WorkerThread::flush_dirty() {

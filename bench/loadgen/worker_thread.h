@@ -75,6 +75,10 @@ class WorkerThread final : private Pollable {
   void poll_mod(int fd, uint32_t events, Pollable* p);
   void mark_dirty(Connection& c);
   void mark_dead(Connection& c);
+  // The connection left bytes unread (its read budget ran out); edge-
+  // triggered, the socket will not report them again: read after this
+  // iteration, and do not sleep before.
+  void read_again(Connection& c) { read_again_.push_back(&c); }
   void on_open(Connection& c);
 
  private:
@@ -86,6 +90,7 @@ class WorkerThread final : private Pollable {
   void open_due();
   int wait_ms();
   void flush_dirty();
+  void read_pending();
   void reap_dead();
   void check_timeouts();
   void on_events(uint32_t events) override;  // the wake-up eventfd
@@ -108,6 +113,8 @@ class WorkerThread final : private Pollable {
   std::string text_;
   std::vector<Connection*> dirty_;
   std::vector<Connection*> dead_;
+  std::vector<Connection*> read_again_;
+  std::vector<Connection*> reading_;   // read_again_ being served
   ThreadStats stats_;
   Histogram histogram_;
   std::thread thread_;

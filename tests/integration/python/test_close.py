@@ -8,7 +8,7 @@ import websockets
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.frames import Close
 
-from wsdtest import Server, closed_by_server, probe_config, recv
+from wsdtest import Server, base_mode, closed_by_server, probe_config, recv
 
 
 async def conn_id(ws):
@@ -402,3 +402,44 @@ async def test_data_after_close_frame_is_ignored():
             assert e.rcvd is not None and e.rcvd.code == 4003, repr(e)
         assert s.stop() == 0
         assert len([e for e in s.events() if e.startswith(f"close {conn} code=4003")]) == 1, s.events()
+
+
+def test_client_half_close_after_messages_still_gets_the_echoes():
+    """Messages and the client's FIN arrive together (it shut down its
+    sending side right after them, without a close frame): the server reads
+    on to the FIN in the same pass, yet in BASE mode the echoes it queued
+    for those messages still leave before the connection ends. In PROCESS
+    mode the answers come from a worker after the connection has ended
+    (1006): only that it ends is checked."""
+    import base64
+    import socket
+    with Server(probe_config()) as s:
+        with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
+            key = base64.b64encode(b"half-close-test!")
+            sock.sendall(b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                         b"Sec-WebSocket-Key: " + key + b"\r\n\r\n")
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                chunk = sock.recv(4096)
+                assert chunk, buf
+                buf += chunk
+            head, rest = buf.split(b"\r\n\r\n", 1)
+            assert head.startswith(b"HTTP/1.1 101"), head
+            texts = [b"one", b"two " * 10, b"three" * 40]
+            sock.sendall(b"".join(masked_frame(0x81, t) for t in texts))
+            sock.shutdown(socket.SHUT_WR)
+            data = rest
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        expected = b""
+        for t in texts:
+            expected += struct.pack("!BB", 0x81, len(t)) + t if len(t) < 126 else \
+                struct.pack("!BBH", 0x81, 126, len(t)) + t
+        if base_mode():
+            assert data == expected, data
+        else:
+            assert expected.startswith(data), data
