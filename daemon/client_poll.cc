@@ -12,8 +12,8 @@
 // connections each keeping one message in flight that stale order made the
 // 99th-percentile round trip 1.75 times the mean instead of 1.45 times
 // (docs/performance.md). The price: whoever stops reading before the socket
-// is empty (the read budget ran out, bytes wait inside TLS or behind a
-// partial PROXY header) must come back without an event: read_again(); and
+// is empty (the read budget ran out, bytes wait inside TLS or were held for
+// replay) must come back without an event: read_again(); and
 // a short read no longer means the peer has nothing more to say: its FIN may
 // wait behind the data, which EPOLLRDHUP tells.
 // Pausing and resuming change the interest set, and epoll_ctl reports a
@@ -59,7 +59,10 @@ void Reactor::poll_clients() {
     std::vector<uint64_t> ids;
     ids.swap(read_again_);
     for (uint64_t id : ids) {
-      if (Connection* c = find(id)) on_readable(*c, true);
+      if (Connection* c = find(id)) {
+        c->read_queued = false;
+        on_readable(*c, true);
+      }
     }
   }
   int n = epoll_wait(client_epfd_, ready_.data(), static_cast<int>(ready_.size()), 0);
@@ -101,12 +104,16 @@ void Reactor::unwatch(Connection& c) {
   c.polled_read = c.polled_write = false;
 }
 
-// Bytes left behind (the read budget ran out, or they wait decrypted inside
-// TLS) bring no new edge: the next pass reads them, and the loop does not
-// block meanwhile.
+// Bytes left behind (the read budget ran out, bytes were held for replay,
+// or they wait decrypted inside TLS) bring no new edge: the next loop
+// iteration reads them, after this one's output and replays, and does not
+// block meanwhile (after_iteration activates the pass). Not activated from
+// here: libevent would run the pass again within this iteration, and a
+// client sending faster than its budget drains would keep the loop there.
 void Reactor::read_again(Connection& c) {
+  if (c.read_queued) return;
+  c.read_queued = true;
   read_again_.push_back(c.id);
-  event_active(clients_ev_, EV_READ, 0);
 }
 
 }  // namespace wsd::daemon

@@ -94,6 +94,7 @@ struct Connection {
   bool ip_counted : 1 = false;       // counted in the reactor's per-IP table (max_connection_per_ip)
   bool client_known : 1 = false;     // the client's address is settled (a trusted proxy spoke, or there is none)
   bool peer_half_closed : 1 = false; // EOF while a plain request waits for its answer
+  bool read_queued : 1 = false;      // in the reactor's read-again list
   // Fan-out frames (publish, broadcast) queued after `out`, in the reactor's
   // SharedFrames: only while `out` is empty, and only until the flush.
   SharedSpan shared;

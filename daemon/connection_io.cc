@@ -218,6 +218,7 @@ void Reactor::refuse_connection(int fd) {
 }
 
 void Reactor::on_readable(Connection& c, bool to_eof) {
+  if (c.doomed) return;
   if (c.phase == Phase::ProxyHeader) {
     read_proxy_header(c);
     if (c.doomed || c.phase == Phase::ProxyHeader) return;
@@ -235,6 +236,13 @@ void Reactor::on_readable(Connection& c, bool to_eof) {
           c.ping_sent = false;
         }
         feed(c, read_buffer_.data(), n);
+        if (c.io_wants_write) update_events(c);  // TLS: the socket must become writable first
+        // Bytes held for replay after this iteration (they came behind the
+        // upgrade request) go first: what follows them waits in the socket.
+        if (c.extra && !c.extra->stash.empty()) {
+          read_again(c);
+          return;
+        }
         if (n < read_buffer_.size() && !to_eof && !(c.tls() && c.tls()->pending())) return;
         continue;
       case IoStatus::WouldBlock:
@@ -252,14 +260,16 @@ void Reactor::on_readable(Connection& c, bool to_eof) {
         // The FIN can come in the same pass as the bytes before it (edge-
         // triggered, we read on to it), so our answer to them may still be
         // queued: an HTTP client that half-closed reads it, then the
-        // connection ends; a WebSocket peer gets it if the socket takes it.
+        // connection ends; a WebSocket peer gets it if the socket takes it
+        // (not over TLS: the session saw the FIN without close_notify and
+        // writes no more, which must not turn a close we started into 1006).
         if (c.pending_output() > 0) {
           if (c.phase == Phase::Http) {
             c.peer_half_closed = true;
             finish(c);
             return;
           }
-          write_now(c);
+          if (!c.tls()) write_now(c);
           if (c.doomed) return;
         }
         [[fallthrough]];

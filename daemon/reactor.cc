@@ -281,6 +281,7 @@ void Reactor::after_iteration() {
   }
   dirty_.clear();
   shared_frames_.reset();  // every span was written or copied above
+  if (!read_again_.empty()) event_active(clients_ev_, EV_READ, 0);  // the next iteration, without blocking
   for (size_t w = 0; w < workers_.size(); ++w) {
     if (workers_[w].dirty) flush_channel(static_cast<int>(w));
   }

@@ -78,42 +78,44 @@ Reactor::IoStatus Reactor::send_bytes(Connection& c, const uint8_t* buf, size_t 
 }
 
 // Peeks, feeds the parser, then takes exactly the header's bytes off the
-// socket. Untrusted peers never get here (closed at accept).
+// socket; until the header is complete or the socket is empty (edge-
+// triggered: bytes or a FIN left behind would not be reported again).
+// Untrusted peers never get here (closed at accept).
 void Reactor::read_proxy_header(Connection& c) {
   uint8_t buf[kProxyPeek];
-  ssize_t got = ::recv(c.fd, buf, sizeof buf, MSG_PEEK);
-  if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-    destroy(c);
-    return;
-  }
-  if (got < 0) return;
-  core::ProxyHeaderParser probe = *c.extra->proxy;  // the socket keeps the bytes until we know
-  size_t used = probe.feed(buf, static_cast<size_t>(got));
-  switch (probe.state()) {
-    case core::ProxyHeaderParser::State::Incomplete: {
-      // Not all of it has arrived: consume what was parsed, wait for more.
-      // A full peek may have left bytes in the socket, which (edge-
-      // triggered) will not be reported again.
-      [[maybe_unused]] ssize_t taken = ::recv(c.fd, buf, used, 0);
-      *c.extra->proxy = probe;
-      if (static_cast<size_t>(got) == sizeof buf) read_again(c);
-      return;
-    }
-    case core::ProxyHeaderParser::State::Error:
-      spdlog::debug("[reactor {}] conn {}: bad PROXY header: {}", index_, c.id, probe.error());
-      count_failure(HandshakeFailure::ProxyHeader);
+  for (;;) {
+    ssize_t got = ::recv(c.fd, buf, sizeof buf, MSG_PEEK);
+    if (got < 0 && errno == EINTR) continue;
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
       destroy(c);
       return;
-    case core::ProxyHeaderParser::State::Done: {
-      [[maybe_unused]] ssize_t taken = ::recv(c.fd, buf, used, 0);
-      const core::ProxyAddress& a = probe.address();
-      if (!a.local) {
-        sessions_.set_remote(c.id, static_cast<uint8_t>(a.family), a.src_addr, a.src_port);
+    }
+    if (got < 0) return;  // the rest has not arrived; it brings an edge when it does
+    core::ProxyHeaderParser probe = *c.extra->proxy;  // the socket keeps the bytes until we know
+    size_t used = probe.feed(buf, static_cast<size_t>(got));
+    switch (probe.state()) {
+      case core::ProxyHeaderParser::State::Incomplete: {
+        // Not all of it is here: consume what was parsed, look for more.
+        [[maybe_unused]] ssize_t taken = ::recv(c.fd, buf, used, 0);
+        *c.extra->proxy = probe;
+        continue;
       }
-      c.extra->proxy.reset();
-      if (!client_address_known(c, false)) return;
-      begin_after_proxy(c);
-      return;
+      case core::ProxyHeaderParser::State::Error:
+        spdlog::debug("[reactor {}] conn {}: bad PROXY header: {}", index_, c.id, probe.error());
+        count_failure(HandshakeFailure::ProxyHeader);
+        destroy(c);
+        return;
+      case core::ProxyHeaderParser::State::Done: {
+        [[maybe_unused]] ssize_t taken = ::recv(c.fd, buf, used, 0);
+        const core::ProxyAddress& a = probe.address();
+        if (!a.local) {
+          sessions_.set_remote(c.id, static_cast<uint8_t>(a.family), a.src_addr, a.src_port);
+        }
+        c.extra->proxy.reset();
+        if (!client_address_known(c, false)) return;
+        begin_after_proxy(c);
+        return;
+      }
     }
   }
 }

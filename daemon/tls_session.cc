@@ -52,7 +52,9 @@ TlsSession::Io TlsSession::read(uint8_t* buf, size_t cap, size_t& n) {
       continue;
     }
     Io io = result(0, "read");
-    return n > 0 ? Io::Ok : io;
+    // A wish to write outlives the bytes read before it: records may still
+    // wait in the socket, and only a writable socket lets us get to them.
+    return n > 0 && io != Io::WantWrite ? Io::Ok : io;
   }
   return Io::Ok;
 }

@@ -108,6 +108,9 @@ void Connection::read_handshake() {
   worker_->stats().opened.add();
   worker_->on_open(*this);
   if (rest && state_ == State::Open) feed(buf, rest);
+  // The read that completed the answer may have left frames or a FIN behind
+  // it, which (edge-triggered) would not be reported again.
+  if (state_ == State::Open) worker_->read_again(*this);
 }
 
 // ---- Open -------------------------------------------------------------------

@@ -406,40 +406,48 @@ async def test_data_after_close_frame_is_ignored():
 
 def test_client_half_close_after_messages_still_gets_the_echoes():
     """Messages and the client's FIN arrive together (it shut down its
-    sending side right after them, without a close frame): the server reads
-    on to the FIN in the same pass, yet in BASE mode the echoes it queued
-    for those messages still leave before the connection ends. In PROCESS
-    mode the answers come from a worker after the connection has ended
-    (1006): only that it ends is checked."""
+    sending side right after them, without a close frame), once after the
+    handshake and once in the same write as the upgrade request: the server
+    reads on to the FIN, yet in BASE mode the echoes it queued for those
+    messages still leave before the connection ends (the ones behind the
+    upgrade request are replayed first). In PROCESS mode the answers come
+    from a worker after the connection has ended (1006): only that it ends,
+    with nothing but echoes on it, is checked."""
     import base64
     import socket
+    texts = [b"one", b"two " * 10, b"three" * 40]
+    frames = b"".join(masked_frame(0x81, t) for t in texts)
+    expected = b""
+    for t in texts:
+        head = struct.pack("!BB", 0x81, len(t)) if len(t) < 126 else struct.pack("!BBH", 0x81, 126, len(t))
+        expected += head + t
+    upgrade = (b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+               b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+               b"Sec-WebSocket-Key: " + base64.b64encode(b"half-close-test!") + b"\r\n\r\n")
     with Server(probe_config()) as s:
-        with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
-            key = base64.b64encode(b"half-close-test!")
-            sock.sendall(b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                         b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                         b"Sec-WebSocket-Key: " + key + b"\r\n\r\n")
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                chunk = sock.recv(4096)
-                assert chunk, buf
-                buf += chunk
-            head, rest = buf.split(b"\r\n\r\n", 1)
-            assert head.startswith(b"HTTP/1.1 101"), head
-            texts = [b"one", b"two " * 10, b"three" * 40]
-            sock.sendall(b"".join(masked_frame(0x81, t) for t in texts))
-            sock.shutdown(socket.SHUT_WR)
-            data = rest
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        expected = b""
-        for t in texts:
-            expected += struct.pack("!BB", 0x81, len(t)) + t if len(t) < 126 else \
-                struct.pack("!BBH", 0x81, 126, len(t)) + t
-        if base_mode():
-            assert data == expected, data
-        else:
-            assert expected.startswith(data), data
+        for together in (False, True):
+            with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
+                if together:
+                    sock.sendall(upgrade + frames)
+                    sock.shutdown(socket.SHUT_WR)
+                else:
+                    sock.sendall(upgrade)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = sock.recv(4096)
+                    assert chunk, data
+                    data += chunk
+                head, data = data.split(b"\r\n\r\n", 1)
+                assert head.startswith(b"HTTP/1.1 101"), head
+                if not together:
+                    sock.sendall(frames)
+                    sock.shutdown(socket.SHUT_WR)
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            if base_mode():
+                assert data == expected, (together, data)
+            else:
+                assert expected.startswith(data), (together, data)

@@ -163,3 +163,14 @@ async def test_dispatch_by_ip_uses_the_client_behind_a_proxy():
                     workers.setdefault(client, set()).add((await recv(ws)).split()[3])
         assert all(len(w) == 1 for w in workers.values()), workers
         assert len(set().union(*workers.values())) > 1, f"8 clients all on one worker: {workers}"
+
+
+def test_partial_proxy_header_then_fin_closes_at_once():
+    """Part of a PROXY header and the client's FIN arrive together: the
+    server reads on to the FIN and closes now, not at handshake_timeout."""
+    with Server(probe_config("proxy_protocol: true\nhandshake_timeout: 30s\n" + TRUST_LOCAL)) as s:
+        for partial in (b"PROXY TCP4 203.0.113.7 ", v2_header(socket.AF_INET, "203.0.113.7", "127.0.0.1", 1, 2)[:20]):
+            with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
+                sock.sendall(partial)
+                sock.shutdown(socket.SHUT_WR)
+                assert sock.recv(4096) == b""   # closed, not left waiting (the socket's 5 s bound)
