@@ -13,13 +13,12 @@
 // 99th-percentile round trip 1.75 times the mean instead of 1.45 times
 // (docs/performance.md). The price: whoever stops reading before the socket
 // is empty (the read budget ran out, bytes wait inside TLS or were held for
-// replay) must come back without an event: read_again(); and
-// a short read no longer means the peer has nothing more to say: its FIN may
-// wait behind the data, which EPOLLRDHUP tells.
-// Pausing and resuming change the interest set, and epoll_ctl reports a
-// socket that is ready at that moment. A socket that waits for nothing is
-// removed from the set, so that a hang-up is not reported while reading is
-// paused.
+// replay) must come back without an event, through read_again(); and a
+// short read no longer means the peer has nothing more to say: its FIN may
+// wait behind the data, which EPOLLRDHUP tells. Pausing and resuming change
+// the interest set, and epoll_ctl reports a socket that is ready at that
+// moment. A socket that waits for nothing is removed from the set, so that a
+// hang-up is not reported while reading is paused.
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <unistd.h>

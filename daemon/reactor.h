@@ -148,7 +148,7 @@ class Reactor : private core::MessageSink {
   void poll_clients();
   void update_events(Connection& c);        // (re)registers for what c waits for
   void unwatch(Connection& c);
-  void read_again(Connection& c);           // bytes left unread (budget, TLS): read on the next pass
+  void read_again(Connection& c);           // bytes left unread (budget, replay, TLS): read next iteration
 
   // connection I/O (connection_io.cc)
   // to_eof: read until the socket is empty rather than stop at a short

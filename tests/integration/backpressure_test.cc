@@ -30,14 +30,15 @@ long rss_kib(pid_t pid) {
 
 // ThreadSanitizer keeps shadow memory for everything the master touches
 // (several times the bytes), so its RSS says less about our buffers there.
-#if defined(__SANITIZE_THREAD__)
-constexpr long kRssGrowthBoundKiB = 64 * 1024;
-#elif defined(__has_feature)
+#if defined(__SANITIZE_THREAD__)  // gcc
+#define UNDER_TSAN 1
+#elif defined(__has_feature)       // clang
 #if __has_feature(thread_sanitizer)
-constexpr long kRssGrowthBoundKiB = 64 * 1024;
-#else
-constexpr long kRssGrowthBoundKiB = 16 * 1024;
+#define UNDER_TSAN 1
 #endif
+#endif
+#ifdef UNDER_TSAN
+constexpr long kRssGrowthBoundKiB = 64 * 1024;
 #else
 constexpr long kRssGrowthBoundKiB = 16 * 1024;
 #endif
