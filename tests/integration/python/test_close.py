@@ -1,7 +1,9 @@
 """Closing, pings and protocol errors with python3-websockets (RFC 6455
 sections 5.5, 7 and 8), and the close events the plugin sees."""
 import asyncio
+import base64
 import signal
+import socket
 import struct
 
 import websockets
@@ -413,8 +415,6 @@ def test_client_half_close_after_messages_still_gets_the_echoes():
     upgrade request are replayed first). In PROCESS mode the answers come
     from a worker after the connection has ended (1006): only that it ends,
     with nothing but echoes on it, is checked."""
-    import base64
-    import socket
     texts = [b"one", b"two " * 10, b"three" * 40]
     frames = b"".join(masked_frame(0x81, t) for t in texts)
     expected = b""
