@@ -3,6 +3,7 @@
 // round trip recorded, and answered with the next message.
 #include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "bench/loadgen/connection.h"
 #include "bench/loadgen/modes.h"
@@ -48,7 +49,7 @@ class EchoMode final : public Mode {
     const uint32_t ahead = seq - static_cast<uint32_t>(c.next_recv);
     if (ahead >= c.next_send - c.next_recv) return s.error(ErrorKind::Order);
     if (ahead) s.error(ErrorKind::Lost, ahead);
-    if (intact) w.record_latency((w.now() - sent) & kEchoTimeMask);
+    if (intact) w.record_round_trip((w.now() - sent) & kEchoTimeMask, c);
     c.next_recv += ahead + 1u;
     if (!has_traffic(w.phase())) return;
     for (uint32_t i = 0; i <= ahead; ++i) send_one(w, c);  // keep --depth in flight
@@ -116,6 +117,8 @@ int run_echo(const Options& o) {
   print_header(o);
   if (!connect_all(r, "echo", "connections", 0)) return 1;
   const auto [a, b] = r.measure(o.warmup_s, o.duration_s, 0);
+  std::string error;
+  if (!r.write_slow_log(error)) std::fprintf(stderr, "wsd-loadgen: --slow-log: %s\n", error.c_str());
   return report(o, r, a, b);
 }
 

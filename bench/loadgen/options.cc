@@ -16,7 +16,7 @@ namespace {
 enum Flag : int {
   kHost = 1000, kPort, kPath, kMode, kConnections, kDepth, kSize, kBinary, kThreads,
   kWarmup, kDuration, kTimeout, kConnectRate, kSourceAddrs, kServerPid, kServerPids,
-  kPublishUrl, kPublishWs, kPublishPort, kRate, kHelp,
+  kPublishUrl, kPublishWs, kPublishPort, kRate, kSlowLog, kSlowUs, kHelp,
 };
 
 const option kLongOptions[] = {
@@ -40,6 +40,8 @@ const option kLongOptions[] = {
     {"publish-ws", no_argument, nullptr, kPublishWs},
     {"publish-port", required_argument, nullptr, kPublishPort},
     {"rate", required_argument, nullptr, kRate},
+    {"slow-log", required_argument, nullptr, kSlowLog},
+    {"slow-us", required_argument, nullptr, kSlowUs},
     {"help", no_argument, nullptr, kHelp},
     {nullptr, 0, nullptr, 0},
 };
@@ -126,6 +128,8 @@ std::string apply(int flag, const char* arg, Options& o) {
       o.publish_url = arg;
       return "";
     case kPublishWs: o.publish_url.clear(); return "";
+    case kSlowLog: o.slow_log = arg; return "";
+    case kSlowUs: return parse_seconds(arg, o.slow_us) ? "" : bad + "--slow-us";
     case kPublishPort:
       if (!parse_uint(arg, 65535, v) || v == 0) return bad + "--publish-port";
       o.publish_port = static_cast<uint16_t>(v);
@@ -217,6 +221,11 @@ Broadcast
   --publish-port P     the publisher connects to port P (another wsd node of a
                        cluster: cross-node fan-out); default --port
   --rate N             broadcasts per second; 0 = closed loop (default 0)
+Diagnosis (echo)
+  --slow-log FILE      write each counted round trip slower than --slow-us to
+                       FILE: "end_ns trip_ns connection" per line, in order;
+                       bench/slow_clusters.py groups them
+  --slow-us US         the threshold of --slow-log (default 1000)
 
 The last line of the output is machine-readable: RESULT key=value ...
 )";

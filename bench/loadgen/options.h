@@ -34,6 +34,9 @@ struct Options {
   std::string publish_url;
   uint16_t publish_port = 0;    // the publisher connects here (another node of a cluster); 0 = port
   double publish_rate = 0;      // broadcasts per second; 0 = closed loop (window of --depth)
+  // Echo: round trips slower than slow_us go to this file (empty: none).
+  std::string slow_log;
+  double slow_us = 1000;
 };
 
 // Parses argv. On error returns nullopt with `error` set; `--help` returns

@@ -140,6 +140,13 @@ std::pair<Snapshot, Snapshot> Runner::measure(double warmup_s, double duration_s
   return {a, b};
 }
 
+bool Runner::write_slow_log(std::string& error) const {
+  if (options_.slow_log.empty()) return true;
+  std::vector<const SlowTrips*> threads;
+  for (const auto& w : workers_) threads.push_back(&w->slow_trips());
+  return write_slow_trips(options_.slow_log, threads, error);
+}
+
 Histogram Runner::merged_histogram() const {
   Histogram h;
   for (const auto& w : workers_) h.merge(w->histogram());

@@ -69,6 +69,8 @@ class Runner {
   bool measures_server() const { return !options_.server_pids.empty(); }
   // All threads' latencies; valid after close_and_join().
   Histogram merged_histogram() const;
+  // Writes --slow-log, if asked for; valid after close_and_join().
+  bool write_slow_log(std::string& error) const;
   double connect_seconds() const { return connect_seconds_; }
   const RunContext& context() const { return run_; }
 

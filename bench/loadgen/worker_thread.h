@@ -19,6 +19,7 @@
 #include "bench/loadgen/mode.h"
 #include "bench/loadgen/options.h"
 #include "bench/loadgen/pollable.h"
+#include "bench/loadgen/slow_trips.h"
 #include "bench/loadgen/stats.h"
 
 namespace wsd::loadgen {
@@ -52,6 +53,7 @@ class WorkerThread final : private Pollable {
   const ThreadStats& stats() const { return stats_; }
   // Valid after join().
   const Histogram& histogram() const { return histogram_; }
+  const SlowTrips& slow_trips() const { return slow_trips_; }
 
   // ---- For connections and modes (worker thread only) -----------------------
   uint32_t index() const { return index_; }
@@ -70,6 +72,12 @@ class WorkerThread final : private Pollable {
   // Records a latency; only during the Measure phase.
   void record_latency(uint64_t ns) {
     if (phase_ == Phase::Measure) histogram_.record(ns);
+  }
+  // The same for an echo of `c`, also kept when slower than --slow-us.
+  void record_round_trip(uint64_t ns, const Connection& c) {
+    if (phase_ != Phase::Measure) return;
+    histogram_.record(ns);
+    if (slow_ns_ && ns > slow_ns_) slow_trips_.record(now_, ns, first_ + static_cast<uint32_t>(&c - conns_.get()));
   }
   void poll_add(int fd, uint32_t events, Pollable* p);
   void poll_mod(int fd, uint32_t events, Pollable* p);
@@ -117,6 +125,8 @@ class WorkerThread final : private Pollable {
   std::vector<Connection*> reading_;   // read_again_ being served
   ThreadStats stats_;
   Histogram histogram_;
+  const uint64_t slow_ns_;  // 0: no --slow-log
+  SlowTrips slow_trips_;
   std::thread thread_;
 };
 
