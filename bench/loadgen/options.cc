@@ -147,6 +147,7 @@ std::string check(const Options& o) {
     return "--size over 4096 does not fit a --publish-url request line";
   }
   if (o.threads > o.connections) return "--threads must not exceed --connections";
+  if (!o.slow_log.empty() && o.mode != ModeKind::Echo) return "--slow-log is for echo mode";
   return "";
 }
 
@@ -224,7 +225,8 @@ Broadcast
 Diagnosis (echo)
   --slow-log FILE      write each counted round trip slower than --slow-us to
                        FILE: "end_ns trip_ns connection" per line, in order;
-                       bench/slow_clusters.py groups them
+                       bench/slow_clusters.py groups them (at most
+                       1,000,000 per thread)
   --slow-us US         the threshold of --slow-log (default 1000)
 
 The last line of the output is machine-readable: RESULT key=value ...
