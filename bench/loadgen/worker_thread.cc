@@ -28,7 +28,8 @@ WorkerThread::WorkerThread(RunContext& run, uint32_t index, uint32_t first, uint
       conns_(std::make_unique<Connection[]>(count)),
       rng_(0x9E3779B97F4A7C15ull * (index + 1) ^ now_ns()),
       scratch_(std::make_unique_for_overwrite<uint8_t[]>(kScratchSize)),
-      slow_ns_(run.options->slow_log.empty() ? 0 : static_cast<uint64_t>(run.options->slow_us * 1000)) {
+      slow_ns_(run.options->slow_log.empty() ? UINT64_MAX
+                                             : static_cast<uint64_t>(run.options->slow_us * 1000)) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   poll_add(wakefd_, EPOLLIN, this);

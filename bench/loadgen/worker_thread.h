@@ -77,7 +77,7 @@ class WorkerThread final : private Pollable {
   void record_round_trip(uint64_t ns, const Connection& c) {
     if (phase_ != Phase::Measure) return;
     histogram_.record(ns);
-    if (slow_ns_ && ns > slow_ns_) slow_trips_.record(now_, ns, first_ + static_cast<uint32_t>(&c - conns_.get()));
+    if (ns > slow_ns_) slow_trips_.record(now_, ns, first_ + static_cast<uint32_t>(&c - conns_.get()));
   }
   void poll_add(int fd, uint32_t events, Pollable* p);
   void poll_mod(int fd, uint32_t events, Pollable* p);
@@ -125,7 +125,7 @@ class WorkerThread final : private Pollable {
   std::vector<Connection*> reading_;   // read_again_ being served
   ThreadStats stats_;
   Histogram histogram_;
-  const uint64_t slow_ns_;  // 0: no --slow-log
+  const uint64_t slow_ns_;  // UINT64_MAX: no --slow-log
   SlowTrips slow_trips_;
   std::thread thread_;
 };
