@@ -49,9 +49,9 @@ class TlsSession {
   // Decrypts into buf until it is full or nothing more is available; n is
   // the byte count. Bytes read before a condition are returned as Ok and the
   // condition shows on the next call, except WantWrite, which comes with
-  // them (edge-triggered, the next call might never come without it). A TLS 1.2 renegotiation attempt is
-  // refused (OpenSSL answers no_renegotiation); the client then aborts,
-  // which reads as Error.
+  // them (edge-triggered, the next call might never come without it). A
+  // TLS 1.2 renegotiation attempt is refused (OpenSSL answers
+  // no_renegotiation); the client then aborts, which reads as Error.
   Io read(uint8_t* buf, size_t cap, size_t& n);
 
   // Encrypts and sends from buf as far as the socket takes; n = bytes consumed.

@@ -75,17 +75,18 @@ class WorkerThread final : private Pollable {
   }
   // The same for an echo of `c`, also kept when slower than --slow-us.
   void record_round_trip(uint64_t ns, const Connection& c) {
-    if (phase_ != Phase::Measure) return;
-    histogram_.record(ns);
-    if (ns > slow_ns_) slow_trips_.record(now_, ns, first_ + static_cast<uint32_t>(&c - conns_.get()));
+    record_latency(ns);
+    if (phase_ == Phase::Measure && ns > slow_ns_)
+      slow_trips_.record(now_, ns, first_ + static_cast<uint32_t>(&c - conns_.get()));
   }
   void poll_add(int fd, uint32_t events, Pollable* p);
   void poll_mod(int fd, uint32_t events, Pollable* p);
   void mark_dirty(Connection& c);
   void mark_dead(Connection& c);
-  // The connection left bytes unread (its read budget ran out); edge-
-  // triggered, the socket will not report them again: read after this
-  // iteration, and do not sleep before.
+  // The connection may have left bytes unread (its read budget ran out, or
+  // frames came behind the handshake's answer); edge-triggered, the socket
+  // will not report them again: read after this iteration, and do not
+  // sleep before.
   void read_again(Connection& c) { read_again_.push_back(&c); }
   void on_open(Connection& c);
 

@@ -20,17 +20,20 @@ async def conn_id(ws):
     return reply.split()[1]
 
 
+def frame_header(first_byte, n, mask_bit=0x80):
+    """A frame's header for an n-byte payload: first_byte = FIN/RSV/opcode;
+    mask_bit 0x80 for a client's (masked) frame, 0 for a server's."""
+    if n < 126:
+        return struct.pack("!BB", first_byte, mask_bit | n)
+    if n < 65536:
+        return struct.pack("!BBH", first_byte, mask_bit | 126, n)
+    return struct.pack("!BBQ", first_byte, mask_bit | 127, n)
+
+
 def masked_frame(first_byte, payload, mask=b"\x11\x22\x33\x44"):
     """A client frame built by hand: first_byte = FIN/RSV/opcode."""
-    n = len(payload)
-    if n < 126:
-        head = struct.pack("!BB", first_byte, 0x80 | n)
-    elif n < 65536:
-        head = struct.pack("!BBH", first_byte, 0x80 | 126, n)
-    else:
-        head = struct.pack("!BBQ", first_byte, 0x80 | 127, n)
     body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return head + mask + body
+    return frame_header(first_byte, len(payload)) + mask + body
 
 
 async def expect_protocol_close(s, ws, conn, code, timeout=5.0):
@@ -417,10 +420,7 @@ def test_client_half_close_after_messages_still_gets_the_echoes():
     with nothing but echoes on it, is checked."""
     texts = [b"one", b"two " * 10, b"three" * 40]
     frames = b"".join(masked_frame(0x81, t) for t in texts)
-    expected = b""
-    for t in texts:
-        head = struct.pack("!BB", 0x81, len(t)) if len(t) < 126 else struct.pack("!BBH", 0x81, 126, len(t))
-        expected += head + t
+    expected = b"".join(frame_header(0x81, len(t), mask_bit=0) + t for t in texts)
     upgrade = (b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
                b"Sec-WebSocket-Key: " + base64.b64encode(b"half-close-test!") + b"\r\n\r\n")
