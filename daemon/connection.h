@@ -95,6 +95,7 @@ struct Connection {
   bool client_known : 1 = false;     // the client's address is settled (a trusted proxy spoke, or there is none)
   bool peer_half_closed : 1 = false; // EOF while a plain request waits for its answer
   bool read_queued : 1 = false;      // in the reactor's read-again list
+  uint16_t read_seq = 0;          // Reactor::reads_ when its bytes were last read (answers leave in arrival order)
   // Fan-out frames (publish, broadcast) queued after `out`, in the reactor's
   // SharedFrames: only while `out` is empty, and only until the flush.
   SharedSpan shared;

@@ -230,6 +230,7 @@ void Reactor::on_readable(Connection& c, bool to_eof) {
     switch (read_bytes(c, read_buffer_.data(), read_buffer_.size(), n)) {
       case IoStatus::Data:
         stats_->bytes_in.add(n);
+        c.read_seq = ++reads_;
         sessions_.touch(c.id, wall_seconds());
         if (settings_.heartbeat_interval > 0) {
           c.last_recv_ms = now_ms();

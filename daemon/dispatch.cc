@@ -3,7 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
+
+#include <algorithm>
 
 #include "daemon/reactor.h"
 
@@ -13,6 +17,16 @@ namespace {
 // Above this many unwritten bytes towards one worker, stop reading from the
 // connections that feed it; resume when it has drained.
 constexpr size_t kCongestedAt = 4 * 1024 * 1024;
+
+// The longest a reactor waits in one loop iteration for its workers'
+// answers (collect_answers).
+constexpr int64_t kAnswerWaitNs = 100'000;
+
+int64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 }  // namespace
 
@@ -77,6 +91,7 @@ void Reactor::dispatch(int w, Connection& c, ipc::MessageType type, uint16_t aux
 // iteration, counted in flight, and backpressure once the queue is long.
 void Reactor::dispatched(int w, Connection& c) {
   WorkerLink& link = workers_[w];
+  if (link.inflight == 0) link.fresh_batch = true;
   link.inflight++;
   link.dirty = true;
   if (!link.congested && link.channel->pending() > kCongestedAt) link.congested = true;
@@ -106,6 +121,8 @@ void Reactor::flush_channel(int w) {
   }
   if (!link.alive) return;
   ipc::Channel::IoResult r = link.channel->flush();
+  if (link.fresh_batch && r == ipc::Channel::IoResult::Ok) link.timing.sent(monotonic_ns(), link.processed + link.inflight);
+  link.fresh_batch = false;
   bool want_write = r == ipc::Channel::IoResult::WouldBlock;
   if (r == ipc::Channel::IoResult::Ok && link.congested) {
     link.congested = false;
@@ -118,6 +135,68 @@ void Reactor::flush_channel(int w) {
                  &Reactor::on_channel_event, this);
     event_add(link.ev, nullptr);
   }
+}
+
+void Reactor::flush_channels() {
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    if (workers_[w].dirty) flush_channel(static_cast<int>(w));
+  }
+}
+
+// PROCESS mode, right after the iteration's events went to the workers:
+// wait for the answers of those that were idle, so that the answers leave
+// with this iteration's writes. Left to the next poll, an answer that came a
+// moment after it would wait a whole iteration more, so a round trip would
+// take one iteration or two by chance; and the workers would be woken twice
+// as often, for half the events each time. Waiting, the reactor leaves its
+// core to the workers (woken there, most often). Bounded: only workers that
+// answered quickly of late (AnswerTiming), at most kAnswerWaitNs in all.
+void Reactor::collect_answers() {
+  constexpr size_t kMaxWaited = 64;
+  int waited[kMaxWaited];
+  size_t n_waited = 0;
+  const int64_t start = monotonic_ns();
+  for (size_t w = 0; w < workers_.size() && n_waited < kMaxWaited; ++w) {
+    WorkerLink& link = workers_[w];
+    if (link.alive && !link.retiring && link.timing.worth_waiting(start)) waited[n_waited++] = static_cast<int>(w);
+  }
+  if (n_waited == 0) return;
+  collecting_ = true;
+  const int64_t deadline = start + kAnswerWaitNs;
+  for (;;) {
+    pollfd fds[kMaxWaited];
+    int which[kMaxWaited];
+    nfds_t n = 0;
+    for (size_t i = 0; i < n_waited; ++i) {
+      const WorkerLink& link = workers_[waited[i]];
+      if (!link.alive || !link.timing.awaiting()) continue;
+      fds[n] = {link.channel->fd(), POLLIN, 0};
+      which[n++] = waited[i];
+    }
+    if (n == 0) break;
+    int64_t now = monotonic_ns();
+    if (now >= deadline) break;
+    const int64_t left_ns = deadline - now;
+    timespec left{static_cast<time_t>(left_ns / 1'000'000'000), static_cast<long>(left_ns % 1'000'000'000)};
+    if (ppoll(fds, n, &left, nullptr) <= 0) break;  // the time is up (or a signal)
+    for (nfds_t i = 0; i < n; ++i) {
+      if (fds[i].revents) read_channel(which[i]);
+    }
+  }
+  collecting_ = false;
+  int64_t now = monotonic_ns();
+  for (size_t i = 0; i < n_waited; ++i) workers_[waited[i]].timing.gave_up(now);
+}
+
+// The answers came back grouped by worker: write them in the order their
+// messages arrived, oldest first, as a single process answering them one by
+// one would. Otherwise one worker's connections would always be answered
+// after the other's and settle into a slower round trip than theirs.
+void Reactor::send_in_arrival_order() {
+  const uint16_t latest = reads_;
+  std::sort(dirty_.begin(), dirty_.end(), [latest](const Connection* a, const Connection* b) {
+    return static_cast<uint16_t>(latest - a->read_seq) > static_cast<uint16_t>(latest - b->read_seq);
+  });
 }
 
 void Reactor::resume_paused(int w) {
@@ -205,6 +284,8 @@ void Reactor::on_channel_message(int w, const ipc::MessageHeader& h, std::string
     case ipc::MessageType::Processed: {
       WorkerLink& link = workers_[w];
       link.inflight = h.conn > link.inflight ? 0 : link.inflight - h.conn;
+      link.processed += h.conn;
+      if (link.timing.awaiting()) link.timing.processed(link.processed, monotonic_ns(), collecting_);
       break;
     }
     case ipc::MessageType::Hello:

@@ -142,6 +142,8 @@ void Reactor::install_channel(int w, int fd) {
   link.channel = worker_channel(fd);
   link.channel->prepend_pending(unsent);
   link.inflight = unsent_count;
+  link.fresh_batch = false;
+  link.timing.forget();
   link.alive = true;
   link.want_write = false;
   link.dirty = true;   // flushed after this iteration; resumes paused connections once drained
@@ -155,6 +157,7 @@ void Reactor::start_retirement(int w, int fd) {
   link.retiring = std::move(link.channel);
   link.retiring_ev = link.ev;
   link.retiring_write_closed = false;
+  link.timing.forget();
   link.channel = worker_channel(fd);
   link.ev = event_new(base_, fd, EV_READ | EV_PERSIST, &Reactor::on_channel_event, this);
   event_add(link.ev, nullptr);
@@ -272,6 +275,13 @@ void Reactor::flush_channels_before_exit() {
 
 void Reactor::after_iteration() {
   replay_stashed();
+  if (!local_) {
+    // PROCESS mode: the iteration's events to the workers, and their answers
+    // back, so that they leave with the writes below (dispatch.cc).
+    flush_channels();
+    collect_answers();
+    send_in_arrival_order();
+  }
   // By index: in BASE mode a plugin's close event, run from write_now's
   // destroy(), may push and so append to dirty_ while we walk it.
   for (size_t i = 0; i < dirty_.size(); ++i) {
@@ -282,9 +292,7 @@ void Reactor::after_iteration() {
   dirty_.clear();
   shared_frames_.reset();  // every span was written or copied above
   if (!read_again_.empty()) event_active(clients_ev_, EV_READ, 0);  // the next iteration, without blocking
-  for (size_t w = 0; w < workers_.size(); ++w) {
-    if (workers_[w].dirty) flush_channel(static_cast<int>(w));
-  }
+  flush_channels();  // close events of connections the writes ended, and the like
   free_doomed();
 }
 

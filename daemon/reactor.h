@@ -21,6 +21,7 @@
 
 #include "core/buffer_pool.h"
 #include "core/message_reader.h"
+#include "daemon/answer_timing.h"
 #include "daemon/cluster_bridge.h"
 #include "daemon/connection.h"
 #include "daemon/connection_slab.h"
@@ -118,6 +119,9 @@ class Reactor : private core::MessageSink {
     bool congested = false;
     bool alive = true;
     uint64_t inflight = 0;
+    uint64_t processed = 0;         // the worker's Processed reports, summed
+    bool fresh_batch = false;       // events queued while nothing was in flight (AnswerTiming)
+    AnswerTiming timing;
     std::vector<uint64_t> paused;   // connections waiting for this worker to drain
     // A worker being replaced: drained and read to its end before `channel`
     // (its successor's) gets any bytes.
@@ -224,6 +228,9 @@ class Reactor : private core::MessageSink {
                 std::string_view payload, std::string_view payload2 = {});
   void dispatched(int w, Connection& c);
   void flush_channel(int w);
+  void flush_channels();
+  void collect_answers();
+  void send_in_arrival_order();
   void resume_paused(int w);
 
   // cluster (cluster_phase.cc)
@@ -298,6 +305,8 @@ class Reactor : private core::MessageSink {
   ConnectionSlab slab_;                    // where connections_ live
   std::vector<Connection*> connections_;   // all owned (for stop and deadlines)
   std::vector<Connection*> dirty_;
+  uint16_t reads_ = 0;                     // reads so far, wrapping (Connection::read_seq)
+  bool collecting_ = false;                // in collect_answers: answers are timed as they come
   std::vector<Connection*> doomed_;
   std::vector<uint64_t> replays_;          // connections with stashed bytes (replay_later)
   Connection* current_ = nullptr;          // whose bytes the MessageReader is reading
