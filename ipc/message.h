@@ -21,7 +21,7 @@ enum class MessageType : uint8_t {
   Push = 32,             // aux: opcode | flags << 8; payload: data
   CloseConnection = 33,  // aux: close code (0 = no close frame); payload: reason
   Response = 34,         // payload: encoded response (request / handshake answers)
-  Processed = 35,        // conn: count of events the worker finished (dispatch_mode 3, backpressure)
+  Processed = 35,        // conn: count of events the worker finished (dispatch_mode 3, the answer wait)
   Subscribe = 36,        // conn: the connection; payload: topic
   Unsubscribe = 37,      // conn: the connection; payload: topic
   Publish = 38,          // conn: topic length; aux: opcode | flags << 8; payload: topic, then data
