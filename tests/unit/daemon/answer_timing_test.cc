@@ -11,21 +11,24 @@ using wsd::daemon::AnswerTiming;
 namespace {
 constexpr int64_t kUs = 1000;
 
-// One batch of `events`, sent at `t`; the worker reports them `took` later
-// while the reactor waits. Returns whether the reactor chose to wait.
-bool batch(AnswerTiming& timing, uint64_t& processed, int64_t& t, uint64_t events, int64_t took) {
-  timing.sent(t, processed + events);
-  bool waited = timing.worth_waiting(t);
-  if (waited) {
+// A reactor's view of one worker, one batch at a time.
+struct Batches {
+  AnswerTiming timing;
+  uint64_t processed = 0;
+  int64_t t = 1;
+
+  // A batch of `events`; the worker reports them `took` after it left. The
+  // reactor times them when it waited, and only sees them later otherwise.
+  // Returns whether it chose to wait.
+  bool batch(uint64_t events, int64_t took) {
+    timing.sent(t, processed + events);
+    bool waited = timing.worth_waiting(t);
     processed += events;
-    timing.processed(processed, t + took, true);
-  } else {
-    processed += events;
-    timing.processed(processed, t + 10 * took, false);
+    timing.processed(processed, waited ? t + took : t + 10 * took, waited);
+    t += 1000 * kUs;
+    return waited;
   }
-  t += 1000 * kUs;
-  return waited;
-}
+};
 }  // namespace
 
 TEST_CASE("answer timing: nothing sent, nothing awaited") {
@@ -47,55 +50,49 @@ TEST_CASE("answer timing: a batch is awaited until every event of it is processe
 }
 
 TEST_CASE("answer timing: a quick worker is always waited for; occasional slow batches do not change that") {
-  AnswerTiming timing;
-  uint64_t processed = 0;
-  int64_t t = 1;
+  Batches w;
   for (int i = 0; i < 40; ++i) {
     // every fourth batch is slow (the scheduler ran something else first)
     int64_t took = i % 4 == 3 ? 180 * kUs : 15 * kUs;
-    CHECK(batch(timing, processed, t, 10, took));
+    CHECK(w.batch(10, took));
   }
-  CHECK(timing.quick());
+  CHECK(w.timing.quick());
 }
 
 TEST_CASE("answer timing: a slow worker stops being waited for, except for a probe now and then") {
-  AnswerTiming timing;
-  uint64_t processed = 0;
-  int64_t t = 1;
+  Batches w;
   int waited = 0;
-  for (int i = 0; i < 5; ++i) waited += batch(timing, processed, t, 3, 2000 * kUs);
+  for (int i = 0; i < 5; ++i) waited += w.batch(3, 2000 * kUs);
   CHECK(waited == 5);   // five slow batches out of eight make it slow
-  CHECK_FALSE(timing.quick());
+  CHECK_FALSE(w.timing.quick());
   waited = 0;
-  for (int i = 0; i < 160; ++i) waited += batch(timing, processed, t, 3, 2000 * kUs);
+  for (int i = 0; i < 160; ++i) waited += w.batch(3, 2000 * kUs);
   CHECK(waited == 160 / static_cast<int>(AnswerTiming::kProbeEvery));
-  CHECK_FALSE(timing.quick());
+  CHECK_FALSE(w.timing.quick());
 }
 
 TEST_CASE("answer timing: a wait given up counts as slow; a worker quick again is waited for again") {
-  AnswerTiming timing;
-  int64_t t = 1;
-  uint64_t processed = 0;
+  Batches w;
   for (int i = 0; i < 5; ++i) {
-    timing.sent(t, processed + 1);
-    REQUIRE(timing.worth_waiting(t));
-    timing.gave_up(t + 200 * kUs);   // no answer within the reactor's bound
-    CHECK_FALSE(timing.awaiting());
-    processed += 1;                   // the answer comes later, unwatched
-    timing.processed(processed, t + 5000 * kUs, false);
-    t += 1000 * kUs;
+    w.timing.sent(w.t, w.processed + 1);
+    REQUIRE(w.timing.worth_waiting(w.t));
+    w.timing.gave_up(w.t + 200 * kUs);   // no answer within the reactor's bound
+    CHECK_FALSE(w.timing.awaiting());
+    w.processed += 1;                     // the answer comes later, unwatched
+    w.timing.processed(w.processed, w.t + 5000 * kUs, false);
+    w.t += 1000 * kUs;
   }
-  CHECK_FALSE(timing.quick());
+  CHECK_FALSE(w.timing.quick());
   // The probes find it quick again; after enough of them it is waited for
   // every time.
   int rounds = 0;
-  while (!timing.quick() && rounds < 1000) {
-    batch(timing, processed, t, 1, 10 * kUs);
+  while (!w.timing.quick() && rounds < 1000) {
+    w.batch(1, 10 * kUs);
     ++rounds;
   }
-  CHECK(timing.quick());
+  CHECK(w.timing.quick());
   CHECK(rounds <= 8 * static_cast<int>(AnswerTiming::kProbeEvery));
-  CHECK(batch(timing, processed, t, 1, 10 * kUs));
+  CHECK(w.batch(1, 10 * kUs));
 }
 
 TEST_CASE("answer timing: a replaced worker's batch is forgotten") {
