@@ -7,8 +7,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <algorithm>
+#include <cerrno>
 
+#include "daemon/arrival_order.h"
 #include "daemon/reactor.h"
 
 namespace wsd::daemon {
@@ -150,53 +151,58 @@ void Reactor::flush_channels() {
 // take one iteration or two by chance; and the workers would be woken twice
 // as often, for half the events each time. Waiting, the reactor leaves its
 // core to the workers (woken there, most often). Bounded: only workers that
-// answered quickly of late (AnswerTiming), at most kAnswerWaitNs in all.
+// answered quickly of late (AnswerTiming), about kAnswerWaitNs at most in all.
 void Reactor::collect_answers() {
-  constexpr size_t kMaxWaited = 64;
-  int waited[kMaxWaited];
-  size_t n_waited = 0;
+  static_assert(kAnswerWaitNs >= AnswerTiming::kQuickNs, "a wait cut short must be able to count as slow");
+  answered_ = 0;
+  waited_.clear();
   const int64_t start = monotonic_ns();
-  for (size_t w = 0; w < workers_.size() && n_waited < kMaxWaited; ++w) {
+  for (size_t w = 0; w < workers_.size(); ++w) {
     WorkerLink& link = workers_[w];
-    if (link.alive && !link.retiring && link.timing.worth_waiting(start)) waited[n_waited++] = static_cast<int>(w);
+    if (link.alive && !link.retiring && link.timing.worth_waiting(start)) waited_.push_back(static_cast<int>(w));
   }
-  if (n_waited == 0) return;
+  if (waited_.empty()) return;
   collecting_ = true;
   const int64_t deadline = start + kAnswerWaitNs;
   for (;;) {
-    pollfd fds[kMaxWaited];
-    int which[kMaxWaited];
-    nfds_t n = 0;
-    for (size_t i = 0; i < n_waited; ++i) {
-      const WorkerLink& link = workers_[waited[i]];
+    wait_fds_.clear();
+    wait_which_.clear();
+    for (int w : waited_) {
+      const WorkerLink& link = workers_[w];
       if (!link.alive || !link.timing.awaiting()) continue;
-      fds[n] = {link.channel->fd(), POLLIN, 0};
-      which[n++] = waited[i];
+      wait_fds_.push_back({link.channel->fd(), POLLIN, 0});
+      wait_which_.push_back(w);
     }
-    if (n == 0) break;
+    if (wait_fds_.empty()) break;
     int64_t now = monotonic_ns();
     if (now >= deadline) break;
     const int64_t left_ns = deadline - now;
     timespec left{static_cast<time_t>(left_ns / 1'000'000'000), static_cast<long>(left_ns % 1'000'000'000)};
-    if (ppoll(fds, n, &left, nullptr) <= 0) break;  // the time is up (or a signal)
-    for (nfds_t i = 0; i < n; ++i) {
-      if (fds[i].revents) read_channel(which[i]);
+    int ready = ppoll(wait_fds_.data(), wait_fds_.size(), &left, nullptr);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) break;  // the time is up
+    for (size_t i = 0; i < wait_fds_.size(); ++i) {
+      if (wait_fds_[i].revents) read_channel(wait_which_[i]);
     }
   }
   collecting_ = false;
   int64_t now = monotonic_ns();
-  for (size_t i = 0; i < n_waited; ++i) workers_[waited[i]].timing.gave_up(now);
+  for (int w : waited_) {
+    if (!workers_[w].timing.awaiting()) answered_++;
+    workers_[w].timing.gave_up(now);
+  }
 }
 
 // The answers came back grouped by worker: write them in the order their
 // messages arrived, oldest first, as a single process answering them one by
 // one would. Otherwise one worker's connections would always be answered
-// after the other's and settle into a slower round trip than theirs.
+// after the other's and settle into a slower round trip than theirs. Only
+// when answers of two workers or more came in the wait (one worker answers
+// in the order it was given), and not for the long lists of a fan-out, where
+// the sort would cost more than the order is worth.
 void Reactor::send_in_arrival_order() {
-  const uint16_t latest = reads_;
-  std::sort(dirty_.begin(), dirty_.end(), [latest](const Connection* a, const Connection* b) {
-    return static_cast<uint16_t>(latest - a->read_seq) > static_cast<uint16_t>(latest - b->read_seq);
-  });
+  constexpr size_t kMostSorted = 4096;
+  if (answered_ >= 2 && dirty_.size() <= kMostSorted) sort_by_arrival(dirty_, reads_);
 }
 
 void Reactor::resume_paused(int w) {

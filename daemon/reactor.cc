@@ -172,6 +172,8 @@ void Reactor::finish_retirement(int w) {
   link.retiring_ev = nullptr;
   link.retiring.reset();
   link.inflight = 0;
+  link.fresh_batch = false;
+  link.timing.forget();
   link.alive = true;
   link.dirty = true;
   retiring_count_--;
@@ -291,7 +293,10 @@ void Reactor::after_iteration() {
   }
   dirty_.clear();
   shared_frames_.reset();  // every span was written or copied above
-  if (!read_again_.empty()) event_active(clients_ev_, EV_READ, 0);  // the next iteration, without blocking
+  // The next iteration without blocking: bytes left unread, or held for
+  // replay behind an answer that came in collect_answers, after the replay
+  // at the top.
+  if (!read_again_.empty() || !replays_.empty()) event_active(clients_ev_, EV_READ, 0);
   flush_channels();  // close events of connections the writes ended, and the like
   free_doomed();
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <poll.h>
 #include <sys/epoll.h>
 
 #include <atomic>
@@ -307,6 +308,10 @@ class Reactor : private core::MessageSink {
   std::vector<Connection*> dirty_;
   uint16_t reads_ = 0;                     // reads so far, wrapping (Connection::read_seq)
   bool collecting_ = false;                // in collect_answers: answers are timed as they come
+  int answered_ = 0;                       // workers that answered in this iteration's collect_answers
+  std::vector<int> waited_;                // collect_answers' workers and poll set, kept for reuse
+  std::vector<pollfd> wait_fds_;
+  std::vector<int> wait_which_;
   std::vector<Connection*> doomed_;
   std::vector<uint64_t> replays_;          // connections with stashed bytes (replay_later)
   Connection* current_ = nullptr;          // whose bytes the MessageReader is reading

@@ -61,6 +61,28 @@ TEST_CASE("http: a request handler answers, on a keep-alive connection") {
   CHECK(event_lines(server, "close ").empty());
 }
 
+TEST_CASE("http: many pipelined requests are answered one after the other, none waits for a timer") {
+  // Each request after the first is held for replay behind the answer to the
+  // one before it. The replay must follow that answer at once, however it
+  // came in (PROCESS mode: also while the reactor waits for a quick worker),
+  // not wait for the next event or the once-a-second timer: 40 requests would
+  // then take 40 s, far beyond the client's 5 s.
+  WsdServer server({probe_config()});
+  REQUIRE_MESSAGE(server.started(), server.log());
+  WsClient c;
+  REQUIRE(c.connect(server.port()));
+  constexpr int kRequests = 40;
+  std::string all;
+  for (int i = 0; i < kRequests; ++i) all += get("/p" + std::to_string(i));
+  HttpReply r = c.http(all);
+  for (int i = 0; i < kRequests; ++i) {
+    CAPTURE(i);
+    REQUIRE(r.status == 200);
+    CHECK(r.body == "path=/p" + std::to_string(i));
+    if (i + 1 < kRequests) r = c.http("");
+  }
+}
+
 TEST_CASE("http: a plugin without a request handler gets 400") {
   WsdServer server({probe_config()});
   REQUIRE_MESSAGE(server.started(), server.log());

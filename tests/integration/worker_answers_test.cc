@@ -34,9 +34,11 @@ TEST_CASE("worker answers: a worker blocked in its plugin does not hold back ano
   WsClient& blocked = *clients[pair.a];
   WsClient& other = *clients[pair.b];
 
-  // The blocked worker's batch is waited for once, briefly; after that the
-  // reactor no longer waits for it, and the other worker's answers leave at
-  // once, many times over, while the first still sleeps.
+  // The blocked worker's batch is waited for once, briefly (the wait is
+  // bounded); after that it has events in flight and gets no new batch to
+  // wait for, and the other worker's answers leave at once, many times over,
+  // while the first still sleeps. (When a worker counts as slow is
+  // tests/unit/daemon/answer_timing_test.cc's.)
   REQUIRE(blocked.send_text("sleep 4000"));
   for (int i = 0; i < 200; ++i) {
     std::string text = "round " + std::to_string(i);
@@ -65,7 +67,8 @@ TEST_CASE("worker answers: answers of two workers written in one pass keep each 
   }
   // Every client sends all its messages before anyone reads: the reactor
   // reads many connections per iteration and gets answers from both workers
-  // for each of them in the same pass.
+  // in the same pass, which it then writes in arrival order (moving whole
+  // connections: each connection's own bytes must keep their order).
   for (int m = 0; m < kMessages; ++m) {
     for (int i = 0; i < kClients; ++i) {
       REQUIRE(clients[i]->send_text("c" + std::to_string(i) + " m" + std::to_string(m)));
