@@ -21,8 +21,8 @@ class AnswerTiming {
 
   // A batch left while nothing else was in flight; the worker has answered it
   // once its processed count reaches done_at.
-  void sent(int64_t now_ns, uint64_t done_at) {
-    sent_ns_ = now_ns;
+  void sent(uint64_t done_at) {
+    awaiting_ = true;
     done_at_ = done_at;
     decided_ = false;
   }
@@ -30,7 +30,7 @@ class AnswerTiming {
   // time a wait takes is counted from the first call (a batch may have left
   // an iteration earlier, and the worker not be the slower for it).
   bool worth_waiting(int64_t now_ns) {
-    if (sent_ns_ == 0) return false;
+    if (!awaiting_) return false;
     if (!decided_) {
       decided_ = true;
       chosen_ = quick() || ++skipped_ % kProbeEvery == 0;
@@ -42,29 +42,29 @@ class AnswerTiming {
   // reactor was waiting for them, so now_ns is when they came (otherwise it
   // is only when the reactor looked, and says nothing of the worker).
   void processed(uint64_t total, int64_t now_ns, bool timed) {
-    if (sent_ns_ == 0 || total < done_at_) return;
+    if (!awaiting_ || total < done_at_) return;
     if (timed && decided_) sample(now_ns - wait_from_ns_);
-    sent_ns_ = 0;
+    awaiting_ = false;
   }
   // The reactor stopped waiting before the answer came.
   void gave_up(int64_t now_ns) {
-    if (sent_ns_ == 0) return;
+    if (!awaiting_) return;
     if (decided_) sample(now_ns - wait_from_ns_);
-    sent_ns_ = 0;
+    awaiting_ = false;
   }
-  bool awaiting() const { return sent_ns_ != 0; }
+  bool awaiting() const { return awaiting_; }
   bool quick() const { return __builtin_popcount(slow_history_) <= 4; }
   // The worker was replaced: its batch will not be answered.
-  void forget() { sent_ns_ = 0; }
+  void forget() { awaiting_ = false; }
 
  private:
   void sample(int64_t ns) { slow_history_ = static_cast<uint8_t>(slow_history_ << 1 | (ns > kQuickNs)); }
 
-  int64_t sent_ns_ = 0;     // 0: no batch awaited
   uint64_t done_at_ = 0;
   uint8_t slow_history_ = 0;   // one bit per waited-for batch, newest lowest: 1 = slow
   int64_t wait_from_ns_ = 0;
   uint32_t skipped_ = 0;
+  bool awaiting_ = false;   // a batch is out and not yet answered
   bool decided_ = false;    // worth_waiting was asked for this batch
   bool chosen_ = false;
 };

@@ -23,12 +23,6 @@ constexpr size_t kCongestedAt = 4 * 1024 * 1024;
 // answers (collect_answers).
 constexpr int64_t kAnswerWaitNs = 100'000;
 
-int64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 }  // namespace
 
 uint32_t Reactor::hash_ip(uint8_t family, const uint8_t* addr) {
@@ -122,7 +116,7 @@ void Reactor::flush_channel(int w) {
   }
   if (!link.alive) return;
   ipc::Channel::IoResult r = link.channel->flush();
-  if (link.fresh_batch && r == ipc::Channel::IoResult::Ok) link.timing.sent(monotonic_ns(), link.processed + link.inflight);
+  if (link.fresh_batch && r == ipc::Channel::IoResult::Ok) link.timing.sent(link.processed + link.inflight);
   link.fresh_batch = false;
   bool want_write = r == ipc::Channel::IoResult::WouldBlock;
   if (r == ipc::Channel::IoResult::Ok && link.congested) {
@@ -152,16 +146,16 @@ void Reactor::flush_channels() {
 // as often, for half the events each time. Waiting, the reactor leaves its
 // core to the workers (woken there, most often). Bounded: only workers that
 // answered quickly of late (AnswerTiming), about kAnswerWaitNs at most in all.
-void Reactor::collect_answers() {
+// Returns how many of the workers waited for answered.
+int Reactor::collect_answers() {
   static_assert(kAnswerWaitNs >= AnswerTiming::kQuickNs, "a wait cut short must be able to count as slow");
-  answered_ = 0;
   waited_.clear();
-  const int64_t start = monotonic_ns();
+  const int64_t start = now_ns();
   for (size_t w = 0; w < workers_.size(); ++w) {
     WorkerLink& link = workers_[w];
     if (link.alive && !link.retiring && link.timing.worth_waiting(start)) waited_.push_back(static_cast<int>(w));
   }
-  if (waited_.empty()) return;
+  if (waited_.empty()) return 0;
   collecting_ = true;
   const int64_t deadline = start + kAnswerWaitNs;
   for (;;) {
@@ -174,7 +168,7 @@ void Reactor::collect_answers() {
       wait_which_.push_back(w);
     }
     if (wait_fds_.empty()) break;
-    int64_t now = monotonic_ns();
+    int64_t now = now_ns();
     if (now >= deadline) break;
     const int64_t left_ns = deadline - now;
     timespec left{static_cast<time_t>(left_ns / 1'000'000'000), static_cast<long>(left_ns % 1'000'000'000)};
@@ -186,11 +180,13 @@ void Reactor::collect_answers() {
     }
   }
   collecting_ = false;
-  int64_t now = monotonic_ns();
+  int64_t now = now_ns();
+  int answered = 0;
   for (int w : waited_) {
-    if (!workers_[w].timing.awaiting()) answered_++;
+    if (!workers_[w].timing.awaiting()) answered++;
     workers_[w].timing.gave_up(now);
   }
+  return answered;
 }
 
 // The answers came back grouped by worker: write them in the order their
@@ -200,9 +196,9 @@ void Reactor::collect_answers() {
 // when answers of two workers or more came in the wait (one worker answers
 // in the order it was given), and not for the long lists of a fan-out, where
 // the sort would cost more than the order is worth.
-void Reactor::send_in_arrival_order() {
+void Reactor::send_in_arrival_order(int answered) {
   constexpr size_t kMostSorted = 4096;
-  if (answered_ >= 2 && dirty_.size() <= kMostSorted) sort_by_arrival(dirty_, reads_);
+  if (answered >= 2 && dirty_.size() <= kMostSorted) sort_by_arrival(dirty_, reads_);
 }
 
 void Reactor::resume_paused(int w) {
@@ -291,7 +287,7 @@ void Reactor::on_channel_message(int w, const ipc::MessageHeader& h, std::string
       WorkerLink& link = workers_[w];
       link.inflight = h.conn > link.inflight ? 0 : link.inflight - h.conn;
       link.processed += h.conn;
-      if (link.timing.awaiting()) link.timing.processed(link.processed, monotonic_ns(), collecting_);
+      if (link.timing.awaiting()) link.timing.processed(link.processed, now_ns(), collecting_);
       break;
     }
     case ipc::MessageType::Hello:

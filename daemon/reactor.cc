@@ -281,8 +281,7 @@ void Reactor::after_iteration() {
     // PROCESS mode: the iteration's events to the workers, and their answers
     // back, so that they leave with the writes below (dispatch.cc).
     flush_channels();
-    collect_answers();
-    send_in_arrival_order();
+    send_in_arrival_order(collect_answers());
   }
   // By index: in BASE mode a plugin's close event, run from write_now's
   // destroy(), may push and so append to dirty_ while we walk it.
@@ -353,10 +352,14 @@ void Reactor::take_inbox() {
   }
 }
 
-double Reactor::now() const {
+int64_t Reactor::now_ns() const {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+double Reactor::now() const {
+  return static_cast<double>(now_ns()) * 1e-9;
 }
 
 uint32_t Reactor::now_ms() const {

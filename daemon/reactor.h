@@ -230,8 +230,8 @@ class Reactor : private core::MessageSink {
   void dispatched(int w, Connection& c);
   void flush_channel(int w);
   void flush_channels();
-  void collect_answers();
-  void send_in_arrival_order();
+  int collect_answers();
+  void send_in_arrival_order(int answered);
   void resume_paused(int w);
 
   // cluster (cluster_phase.cc)
@@ -257,6 +257,7 @@ class Reactor : private core::MessageSink {
 
   Connection* find(uint64_t id) const;
   double now() const;
+  int64_t now_ns() const;   // CLOCK_MONOTONIC
   // Milliseconds since the reactor started, in 32 bits: differences stay
   // right across the wrap (49 days) for any span shorter than that.
   uint32_t now_ms() const;
@@ -308,7 +309,6 @@ class Reactor : private core::MessageSink {
   std::vector<Connection*> dirty_;
   uint16_t reads_ = 0;                     // reads so far, wrapping (Connection::read_seq)
   bool collecting_ = false;                // in collect_answers: answers are timed as they come
-  int answered_ = 0;                       // workers that answered in this iteration's collect_answers
   std::vector<int> waited_;                // collect_answers' workers and poll set, kept for reuse
   std::vector<pollfd> wait_fds_;
   std::vector<int> wait_which_;

@@ -21,7 +21,7 @@ struct Batches {
   // reactor times them when it waited, and only sees them later otherwise.
   // Returns whether it chose to wait.
   bool batch(uint64_t events, int64_t took) {
-    timing.sent(t, processed + events);
+    timing.sent(processed + events);
     bool waited = timing.worth_waiting(t);
     processed += events;
     timing.processed(processed, waited ? t + took : t + 10 * took, waited);
@@ -40,7 +40,7 @@ TEST_CASE("answer timing: nothing sent, nothing awaited") {
 
 TEST_CASE("answer timing: a batch is awaited until every event of it is processed") {
   AnswerTiming timing;
-  timing.sent(1000, 7);   // 7 events processed in all once this batch is done
+  timing.sent(7);   // 7 events processed in all once this batch is done
   CHECK(timing.awaiting());
   CHECK(timing.worth_waiting(1000));
   timing.processed(5, 2000, true);   // the first part of the batch
@@ -74,7 +74,7 @@ TEST_CASE("answer timing: a slow worker stops being waited for, except for a pro
 TEST_CASE("answer timing: a wait given up counts as slow; a worker quick again is waited for again") {
   Batches w;
   for (int i = 0; i < 5; ++i) {
-    w.timing.sent(w.t, w.processed + 1);
+    w.timing.sent(w.processed + 1);
     REQUIRE(w.timing.worth_waiting(w.t));
     w.timing.gave_up(w.t + 200 * kUs);   // no answer within the reactor's bound
     CHECK_FALSE(w.timing.awaiting());
@@ -97,7 +97,7 @@ TEST_CASE("answer timing: a wait given up counts as slow; a worker quick again i
 
 TEST_CASE("answer timing: a replaced worker's batch is forgotten") {
   AnswerTiming timing;
-  timing.sent(10, 4);
+  timing.sent(4);
   CHECK(timing.worth_waiting(10));
   timing.forget();
   CHECK_FALSE(timing.awaiting());
@@ -113,7 +113,7 @@ TEST_CASE("answer timing: the wait is timed from when it starts, not from when t
   uint64_t processed = 0;
   for (int i = 0; i < 8; ++i) {
     int64_t t = 1 + i * 1000 * kUs;
-    timing.sent(t, ++processed);
+    timing.sent(++processed);
     REQUIRE(timing.worth_waiting(t + 300 * kUs));
     timing.processed(processed, t + 320 * kUs, true);
   }
