@@ -61,10 +61,10 @@ def configs(args):
 # What each mode's RESULT line is reduced to: (our name, RESULT key).
 METRICS = {
     "echo": [("rate", "msgs_per_sec"), ("cpu_us", "server_cpu_us_per_msg"), ("p50_us", "p50_us"),
-             ("p99_us", "p99_us"), ("p999_us", "p999_us"), ("errors", "errors")],
+             ("p99_us", "p99_us"), ("p999_us", "p999_us"), ("errors", "errors"), ("steal_pct", "steal_pct")],
     "broadcast": [("rate", "deliveries_per_sec"), ("cpu_us", "server_cpu_us_per_delivery"),
                   ("p50_us", "p50_us"), ("p99_us", "p99_us"), ("p999_us", "p999_us"),
-                  ("errors", "errors")],
+                  ("errors", "errors"), ("steal_pct", "steal_pct")],
     "idle": [("bytes_per_conn", "bytes_per_conn"), ("opened", "opened"),
              ("rss_after_kb", "rss_after_kb"), ("errors", "errors")],
 }
@@ -206,7 +206,9 @@ def one_run(args, name, cfg_key, cfg, workdir, node_js, round_no, threads=None):
     elif mode == "idle":
         status = f"{fmt(run.get('bytes_per_conn'))} B/conn"
     else:
-        status = f"{fmt(run.get('rate'))}/s  cpu {fmt(run.get('cpu_us'), 2)} us/msg"
+        status = f"{fmt(run.get('rate'))}/s  cpu {fmt(run.get('cpu_us'), 2)} us/msg  p99 {fmt(run.get('p99_us'))} us"
+        if run.get("steal_pct"):
+            status += f"  host steal {run['steal_pct']:.1f}%"
     if run.get("errors"):
         status += f"  errors {run['errors']:.0f}"
     gen = f" (loadgen --threads {threads})" if threads else ""
@@ -282,7 +284,13 @@ def evaluate_targets(summary, args):
     return rows
 
 
-def markdown(args, cfgs, summary, targets, env, failed):
+def by_round(runs, cfg, name, metric):
+    """One server's values of a metric in round order (None for a failed run)."""
+    mine = sorted((r for r in runs if r["server"] == name and r["config"] == cfg), key=lambda r: r["round"])
+    return [r.get(metric) for r in mine]
+
+
+def markdown(args, cfgs, summary, targets, env, failed, runs):
     out = []
     out.append(f"Run {env['date']} on {env['machine']}; load average {env['load_before']} before, "
                f"{env['load_after']} after; {args.rounds} interleaved rounds of {args.warmup:g} s warm-up + "
@@ -332,6 +340,24 @@ def markdown(args, cfgs, summary, targets, env, failed):
         out.append("|---|---|---|---|")
         for t in targets:
             out.append(f"| {t['target']} | {t['shown']} | {t['required']} | {t['result']} |")
+        out.append("")
+    # The latency targets compare two medians over rounds; by round, each
+    # round's p99 against the same round's Node p50.
+    if "a" in args.only and "node" in args.servers:
+        node_p50 = by_round(runs, "a", "node", "p50_us")
+        for name in [n for n in args.servers if n != "node"]:
+            p99 = by_round(runs, "a", name, "p99_us")
+            pairs = [f"{fmt(a)} / {fmt(b)}" for a, b in zip(p99, node_p50)]
+            held = sum(1 for a, b in zip(p99, node_p50) if a is not None and b is not None and a <= b)
+            out.append(f"{SERVER_LABELS[name]} (a) p99 / Node p50 by round, µs: {', '.join(pairs)} "
+                       f"(held in {held} of {len(pairs)}).")
+        out.append("")
+    steal = [r["steal_pct"] for r in runs if r.get("steal_pct") is not None]
+    if steal:
+        hit = sum(1 for v in steal if v >= 0.5)
+        out.append(f"Host steal (the hypervisor's share of all cores' time, /proc/stat) over the "
+                   f"{len(steal)} load runs: median {statistics.median(steal):.1f}%, at most {max(steal):.1f}%; "
+                   f"{hit} run(s) with 0.5% or more.")
         out.append("")
     return "\n".join(out)
 
@@ -414,7 +440,7 @@ def main():
                     metrics = [m for m, _ in METRICS[cfgs[c][1]]]
                     summary[c][name] = {m: summarize(mine, m) for m in metrics}
             targets = evaluate_targets(summary, args)
-            text = markdown(args, cfgs, summary, targets, env, sum("failed" in r for r in runs))
+            text = markdown(args, cfgs, summary, targets, env, sum("failed" in r for r in runs), runs)
             print(text)
             result = {"env": env, "args": vars(args), "runs": runs, "summary": summary,
                       "targets": targets, "markdown": text}

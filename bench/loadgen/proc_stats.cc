@@ -113,4 +113,21 @@ uint64_t self_cpu_us() {
   return us(ru.ru_utime) + us(ru.ru_stime);
 }
 
+MachineCpu sample_machine_cpu() {
+  MachineCpu m;
+  FILE* f = std::fopen("/proc/stat", "r");
+  if (!f) return m;
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice;
+  // guest time is already inside user, so it is not added again.
+  unsigned long long v[8] = {};
+  if (std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                  &v[6], &v[7]) == 8) {
+    m.steal = v[7];
+    m.idle = v[3] + v[4];
+    for (unsigned long long x : v) m.total += x;
+  }
+  std::fclose(f);
+  return m;
+}
+
 }  // namespace wsd::loadgen

@@ -56,6 +56,8 @@ void print_cpu(const Runner& r, const Interval& iv, const ProcSample& server, ui
   }
   std::printf("  client cpu  %.3f us/%s  (%.0f%% of one core)\n", iv.client_cpu_us / n, per,
               iv.client_cpu_us / (iv.seconds * 1e4));
+  std::printf("  machine     %.1f%% idle, %.1f%% stolen by the hypervisor (of all cores' time)\n",
+              iv.idle_pct, iv.steal_pct);
 }
 
 void print_errors(const Totals& t) {
@@ -86,6 +88,7 @@ void add_cpu(ResultLine& line, const Runner& r, const Interval& iv, uint64_t eve
     line.add_na(server_key).add_na("server_cpu_pct");
   }
   line.add(client_key, iv.client_cpu_us / n, 3).add("client_cpu_pct", iv.client_cpu_us / pct, 0);
+  line.add("idle_pct", iv.idle_pct, 1).add("steal_pct", iv.steal_pct, 1);
 }
 
 bool connect_all(Runner& r, const char* mode, const char* what, uint64_t extra) {

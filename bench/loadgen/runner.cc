@@ -18,7 +18,13 @@ Interval::Interval(const Snapshot& a, const Snapshot& b)
     : seconds(static_cast<double>(b.t_ns - a.t_ns) / kNsPerSec),
       delta(b.totals - a.totals),
       server_cpu_us(static_cast<double>(b.server.cpu_us) - static_cast<double>(a.server.cpu_us)),
-      client_cpu_us(static_cast<double>(b.client_cpu_us) - static_cast<double>(a.client_cpu_us)) {}
+      client_cpu_us(static_cast<double>(b.client_cpu_us) - static_cast<double>(a.client_cpu_us)) {
+  const double ticks = static_cast<double>(b.machine.total - a.machine.total);
+  if (ticks > 0) {
+    steal_pct = 100.0 * static_cast<double>(b.machine.steal - a.machine.steal) / ticks;
+    idle_pct = 100.0 * static_cast<double>(b.machine.idle - a.machine.idle) / ticks;
+  }
+}
 
 Runner::Runner(const Options& options, Mode& mode, bool publisher)
     : options_(options), publisher_(publisher) {
@@ -114,6 +120,7 @@ Snapshot Runner::snapshot() const {
   // counters after it, so the interval's message count and CPU match.
   s.server = sample_server();
   s.client_cpu_us = self_cpu_us();
+  s.machine = sample_machine_cpu();
   s.t_ns = now_ns();
   s.totals = totals();
   return s;

@@ -28,6 +28,7 @@ struct Snapshot {
   Totals totals;
   ProcSample server;
   uint64_t client_cpu_us = 0;
+  MachineCpu machine;
 };
 
 // Differences between two snapshots, per second or per event.
@@ -36,6 +37,9 @@ struct Interval {
   Totals delta;
   double server_cpu_us = 0;
   double client_cpu_us = 0;
+  // Shares of all cores' time in the interval, in percent.
+  double steal_pct = 0;
+  double idle_pct = 0;
   Interval(const Snapshot& a, const Snapshot& b);
 };
 
