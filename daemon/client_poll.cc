@@ -45,8 +45,23 @@ void Reactor::init_client_poll() {
   event_add(clients_ev_, nullptr);
 }
 
+// The pass itself waits until the iteration's other events have run
+// (client_pass), whatever order the kernel reported them in. What matters is
+// the worker channels (PROCESS mode): a worker's answers that arrived
+// meanwhile are read first, the worker is idle again when the pass hands it
+// the next batch, and that batch is waited for (collect_answers). With the
+// clients first, a worker whose answers were an iteration late got its next
+// batch while still busy, was not waited for, and stayed an iteration behind
+// for as long as that order held: its connections' round trips a loop
+// iteration longer than the others'.
 void Reactor::on_clients_ready(evutil_socket_t, short, void* arg) {
-  static_cast<Reactor*>(arg)->poll_clients();
+  static_cast<Reactor*>(arg)->clients_ready_ = true;
+}
+
+void Reactor::client_pass() {
+  if (!clients_ready_) return;
+  clients_ready_ = false;
+  poll_clients();
 }
 
 // One pass: first the connections asked to be read again, then what epoll

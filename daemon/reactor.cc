@@ -197,6 +197,7 @@ void Reactor::request_stop() {
 void Reactor::run() {
   do {
     event_base_loop(base_, EVLOOP_ONCE);
+    client_pass();
     after_iteration();
   } while (!stop_complete());
   flush_channels_before_exit();

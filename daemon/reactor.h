@@ -69,7 +69,10 @@ class Reactor : private core::MessageSink {
   void start();
   // BASE mode: accept from this listening socket on the reactor's loop.
   void listen(int fd, uint16_t port, uint8_t listener);
-  // BASE mode: the owner's loop calls this after each iteration.
+  // After each event_base_loop pass (run() in PROCESS mode, the owner's loop
+  // in BASE mode), in this order: the client sockets' pass, when their epoll
+  // set was ready (client_poll.cc); then the iteration's output.
+  void client_pass();
   void after_iteration();
   // True once a requested stop is complete (cutting off, through destroy(),
   // whoever is left when the deadline has passed).
@@ -282,6 +285,7 @@ class Reactor : private core::MessageSink {
   struct event* tick_ev_ = nullptr;
   int client_epfd_ = -1;                   // every client socket (client_poll.cc)
   struct event* clients_ev_ = nullptr;     // client_epfd_ on the libevent loop
+  bool clients_ready_ = false;             // client_epfd_ reported ready: a pass is due (client_pass)
   std::vector<epoll_event> ready_;
   std::vector<uint64_t> read_again_;       // connections to read without waiting for the fd
   double epoch_ = 0;                       // now() at start (now_ms)

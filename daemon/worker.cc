@@ -77,6 +77,7 @@ int Worker::run() {
   if (base_mode()) {
     do {
       event_base_loop(base_, EVLOOP_ONCE);
+      reactor_->client_pass();
       after_iteration();
       reactor_->after_iteration();
     } while (!reactor_->stop_complete());
