@@ -77,6 +77,9 @@ int Worker::run() {
   if (base_mode()) {
     do {
       event_base_loop(base_, EVLOOP_ONCE);
+      // The clients' reads before the deferred callbacks (after_iteration):
+      // what a plugin defers while handling them runs in this iteration,
+      // ahead of the bytes the reactor replays after it.
       reactor_->client_pass();
       after_iteration();
       reactor_->after_iteration();
