@@ -111,6 +111,9 @@ def parse_args():
                         "publisher is a WebSocket client whose messages the server relays to everyone")
     p.add_argument("--thread-check", action="store_true",
                    help="instead: (b) on wsd PROCESS with loadgen --threads 1 and 2, alternated")
+    p.add_argument("--no-pin", dest="pin", action="store_false",
+                   help="leave every process to the scheduler (default: the generator on the last CPU, wsd on "
+                        "the others, Node unrestricted; docs/performance.md \"Cores\")")
     p.add_argument("--out", help="write every run and the summary as JSON here")
     p.add_argument("--keep-temp", action="store_true", help="keep the temporary folder (configs, server logs)")
     args = p.parse_args()
@@ -127,6 +130,12 @@ def parse_args():
     for path in (args.wsd, args.loadgen):
         if not os.access(path, os.X_OK):
             p.error(f"{path} not found: build it (ninja -C build wsd wsd-loadgen echo broadcast)")
+    # The generator on a core of its own, wsd on the rest: otherwise the
+    # scheduler now and then runs both on one core while the other idles.
+    cpus = sorted(os.sched_getaffinity(0))
+    args.loadgen_cpus = args.wsd_cpus = None
+    if args.pin and len(cpus) >= 2:
+        args.loadgen_cpus, args.wsd_cpus = cpus[-1:], cpus[:-1]
     return args
 
 
@@ -151,7 +160,9 @@ def run_loadgen(args, mode, flags, server, threads=None):
             "--warmup", str(args.warmup), "--duration", str(args.duration),
             "--threads", str(threads or args.threads), "--server-pid", str(server.pid)] + flags
     limit = args.warmup + args.duration + 120  # connecting 10k, closing, margins
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    cpus = args.loadgen_cpus
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     try:
         out, _ = proc.communicate(timeout=limit)
     finally:
@@ -184,7 +195,7 @@ def start_server(args, name, kind, workdir, label, node_js):
         workers = 1 if kind == "broadcast" else args.base_workers
     else:
         workers = 2
-    return servers.start_wsd(args.wsd, args.plugins, mode, workers, 1, kind, workdir, label)
+    return servers.start_wsd(args.wsd, args.plugins, mode, workers, 1, kind, workdir, label, cpus=args.wsd_cpus)
 
 
 def one_run(args, name, cfg_key, cfg, workdir, node_js, round_no, threads=None):
@@ -290,13 +301,22 @@ def by_round(runs, cfg, name, metric):
     return [r.get(metric) for r in mine]
 
 
+def cpu_placement(args):
+    if not args.loadgen_cpus:
+        return "no process pinned"
+    def cores(s):
+        return ",".join(str(c) for c in s)
+    return (f"wsd-loadgen pinned to CPU {cores(args.loadgen_cpus)}, wsd to CPU {cores(args.wsd_cpus)}, "
+            f"Node not pinned")
+
+
 def markdown(args, cfgs, summary, targets, env, failed, runs):
     out = []
     out.append(f"Run {env['date']} on {env['machine']}; load average {env['load_before']} before, "
                f"{env['load_after']} after; {args.rounds} interleaved rounds of {args.warmup:g} s warm-up + "
                f"{args.duration:g} s; wsd {env['wsd_commit']}, Node {env['node']} with ws {env['ws']}; "
                f"wsd PROCESS worker_num 2 reactor_num 1, BASE worker_num {args.base_workers}; "
-               f"wsd-loadgen --threads {args.threads}. Cells: median (min–max).")
+               f"wsd-loadgen --threads {args.threads}; {cpu_placement(args)}. Cells: median (min–max).")
     out.append("")
     if failed:
         out.append(f"**{failed} run(s) failed** and are left out (the reasons are in the --out JSON).")

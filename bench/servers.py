@@ -36,9 +36,10 @@ class Server:
     """A started server process. kind is 'echo' or 'broadcast' (the check)."""
 
     def __init__(self, label, argv, kind, log_path, port=None, port_from_stdout=False,
-                 slow=False):
+                 slow=False, cpus=None):
         """slow: the server runs under valgrind: longer start, check and stop
-        timeouts (a SIGKILL would lose callgrind's output)."""
+        timeouts (a SIGKILL would lose callgrind's output). cpus: the CPUs it
+        may run on (inherited by its worker processes), or None for any."""
         self.label = label
         self.kind = kind
         self.check_timeout = 20.0 if slow else 2.0
@@ -47,7 +48,8 @@ class Server:
         self.log = open(log_path, "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE if port_from_stdout else self.log,
-                                     stderr=self.log, start_new_session=True)
+                                     stderr=self.log, start_new_session=True,
+                                     preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
         _live.add(self)
         self.pid = self.proc.pid
         self.port = port
@@ -178,7 +180,7 @@ plugins:
 """
 
 
-def start_wsd(wsd, plugins_dir, mode, workers, reactors, kind, workdir, label, wrapper=()):
+def start_wsd(wsd, plugins_dir, mode, workers, reactors, kind, workdir, label, wrapper=(), cpus=None):
     """wsd with the echo plugin (kind 'echo') or the broadcast example
     (kind 'broadcast'). wrapper: a command to run it under (valgrind); the
     master then waits longer for its workers to stop, as they must write
@@ -192,7 +194,8 @@ def start_wsd(wsd, plugins_dir, mode, workers, reactors, kind, workdir, label, w
                                   shutdown_timeout=30 if wrapper else 1, plugin=plugin,
                                   plugin_file=plugin_file, relay="true" if kind == "broadcast" else "false"))
     argv = list(wrapper) + [os.path.abspath(wsd), "--config", cfg]
-    return Server(label, argv, kind, os.path.join(workdir, f"{label}.log"), port=port, slow=bool(wrapper))
+    return Server(label, argv, kind, os.path.join(workdir, f"{label}.log"), port=port, slow=bool(wrapper),
+                  cpus=cpus)
 
 
 # ---------------------------------------------------------------- Node ws
