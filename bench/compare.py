@@ -132,6 +132,8 @@ def parse_args():
             p.error(f"{path} not found: build it (ninja -C build wsd wsd-loadgen echo broadcast)")
     # The generator on a core of its own, wsd on the rest: otherwise the
     # scheduler now and then runs both on one core while the other idles.
+    # Node stays free: on one core its helper threads (V8's garbage
+    # collector) would compete with it (docs/performance.md "Cores").
     cpus = sorted(os.sched_getaffinity(0))
     args.loadgen_cpus = args.wsd_cpus = None
     if args.pin and len(cpus) >= 2:
