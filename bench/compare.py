@@ -162,9 +162,8 @@ def run_loadgen(args, mode, flags, server, threads=None):
             "--warmup", str(args.warmup), "--duration", str(args.duration),
             "--threads", str(threads or args.threads), "--server-pid", str(server.pid)] + flags
     limit = args.warmup + args.duration + 120  # connecting 10k, closing, margins
-    cpus = args.loadgen_cpus
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+                            preexec_fn=servers.pinned_to(args.loadgen_cpus))
     try:
         out, _ = proc.communicate(timeout=limit)
     finally:
@@ -306,10 +305,8 @@ def by_round(runs, cfg, name, metric):
 def cpu_placement(args):
     if not args.loadgen_cpus:
         return "no process pinned"
-    def cores(s):
-        return ",".join(str(c) for c in s)
-    return (f"wsd-loadgen pinned to CPU {cores(args.loadgen_cpus)}, wsd to CPU {cores(args.wsd_cpus)}, "
-            f"Node not pinned")
+    return (f"wsd-loadgen pinned to CPU {','.join(map(str, args.loadgen_cpus))}, "
+            f"wsd to CPU {','.join(map(str, args.wsd_cpus))}, Node not pinned")
 
 
 def markdown(args, cfgs, summary, targets, env, failed, runs):

@@ -32,6 +32,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+def pinned_to(cpus):
+    """A Popen preexec_fn that confines the child (and what it spawns) to
+    these CPUs, or None when cpus is empty."""
+    return (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+
+
 class Server:
     """A started server process. kind is 'echo' or 'broadcast' (the check)."""
 
@@ -49,7 +55,7 @@ class Server:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE if port_from_stdout else self.log,
                                      stderr=self.log, start_new_session=True,
-                                     preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
+                                     preexec_fn=pinned_to(cpus))
         _live.add(self)
         self.pid = self.proc.pid
         self.port = port
